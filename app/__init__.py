@@ -1,0 +1,1 @@
+"""Streamlit shell: entry script (router), login, role-filtered navigation, shared widgets."""

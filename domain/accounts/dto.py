@@ -1,0 +1,58 @@
+"""Plain data returned by accounts commands and queries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.accounts.models import AppUser
+from domain.actor import Actor
+
+
+@dataclass(frozen=True)
+class UserDTO:
+    """A user as pages see it (never the password hash)."""
+
+    id: uuid.UUID
+    username: str
+    full_name: str
+    email: str
+    phone: str | None
+    role: str
+    oem_id: uuid.UUID | None
+    zone_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    active: bool
+    failed_login_count: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+
+    @classmethod
+    def from_row(cls, u: AppUser) -> UserDTO:
+        return cls(
+            id=u.id,
+            username=u.username,
+            full_name=u.full_name,
+            email=u.email,
+            phone=u.phone,
+            role=u.role,
+            oem_id=u.oem_id,
+            zone_id=u.zone_id,
+            team_id=u.team_id,
+            active=u.active,
+            failed_login_count=u.failed_login_count,
+            locked_until=u.locked_until,
+            last_login_at=u.last_login_at,
+        )
+
+    def as_actor(self) -> Actor:
+        """The ``Actor`` for commands run by this user."""
+        return Actor(
+            user_id=self.id,
+            username=self.username,
+            role=self.role,
+            oem_id=self.oem_id,
+            zone_id=self.zone_id,
+            team_id=self.team_id,
+        )

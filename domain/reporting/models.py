@@ -1,0 +1,140 @@
+"""reporting (seeds 000, 003): closure packs, weekly/monthly OEM reports, submissions.
+
+The monthly report doubles as the month's closure folder per OEM (seed 003).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, IdMixin, TimestampMixin, one_of
+
+PACK_STATUSES = ("draft", "compiled", "submitted", "accepted", "rejected")
+OEM_RESPONSES = ("pending", "accepted", "revision_needed")
+MONTH_STATUSES = ("open", "in_review", "closed", "invoiced")
+REPORT_TYPES = ("weekly", "monthly", "closure_pack")
+
+
+class ClosurePack(TimestampMixin, Base):
+    """All artefacts of one completed installation, bundled for the OEM (seed 000)."""
+
+    __tablename__ = "closure_pack"
+    __table_args__ = (
+        one_of("status", PACK_STATUSES),
+        one_of("oem_response", OEM_RESPONSES),
+        Index("ix_closure_pack_status", "status"),
+        Index("ix_closure_pack_submitted_to_oem_at", "submitted_to_oem_at"),
+    )
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    installation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("installation.id", ondelete="RESTRICT"), unique=True
+    )
+    lead_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lead.id", ondelete="RESTRICT"), index=True
+    )
+    survey_report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("survey_report.id", ondelete="RESTRICT")
+    )
+    installation_report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("installation_report.id", ondelete="RESTRICT")
+    )
+    compiled_by_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("app_user.id", ondelete="RESTRICT")
+    )
+    confirmation_call_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    submitted_to_oem_at: Mapped[datetime | None]
+    oem_response: Mapped[str] = mapped_column(String(20), default="pending")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    revision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class _ReportFigures:
+    total_leads: Mapped[int] = mapped_column(Integer)
+    surveys_completed: Mapped[int] = mapped_column(Integer)
+    installations_completed: Mapped[int] = mapped_column(Integer)
+    closure_packs_submitted: Mapped[int] = mapped_column(Integer)
+    report_file: Mapped[str | None] = mapped_column(String(300))
+    submitted_at: Mapped[datetime | None]
+    compiled_at: Mapped[datetime | None]
+
+
+class WeeklyReport(_ReportFigures, TimestampMixin, Base):
+    """An OEM's figures for one week, Monday to Sunday in local time (seed 000)."""
+
+    __tablename__ = "weekly_report"
+    __table_args__ = (
+        UniqueConstraint("oem_id", "week_start"),
+        CheckConstraint("week_end > week_start", name="week_ordered"),
+    )
+    oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="RESTRICT"))
+    week_start: Mapped[date] = mapped_column(Date)
+    week_end: Mapped[date] = mapped_column(Date)
+
+
+class MonthlyReport(_ReportFigures, TimestampMixin, Base):
+    """An OEM's month: figures, revenue (INR), SLA %, and the month's closure folder."""
+
+    __tablename__ = "monthly_report"
+    __table_args__ = (
+        UniqueConstraint("oem_id", "month"),
+        one_of("status", MONTH_STATUSES),
+        CheckConstraint(
+            "evidence_url IS NULL OR evidence_url LIKE 'https://%'", name="evidence_url_https"
+        ),
+        CheckConstraint(
+            "sla_compliance_rate IS NULL OR "
+            "(sla_compliance_rate >= 0 AND sla_compliance_rate <= 100)",
+            name="sla_rate_range",
+        ),
+    )
+    oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="RESTRICT"))
+    month: Mapped[date] = mapped_column(Date)
+    total_revenue: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    average_installation_time_days: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    sla_compliance_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    evidence_url: Mapped[str | None] = mapped_column(String(500))
+    closed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None]
+    closure_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportSubmission(IdMixin, Base):
+    """The act of submitting a weekly, monthly or closure-pack report to an OEM."""
+
+    __tablename__ = "report_submission"
+    __table_args__ = (
+        one_of("report_type", REPORT_TYPES),
+        Index("ix_report_submission_report_type", "report_type"),
+        Index("ix_report_submission_oem_id", "oem_id"),
+        Index("ix_report_submission_submitted_at", "submitted_at"),
+    )
+    report_type: Mapped[str] = mapped_column(String(20))
+    report_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    submitted_by_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("app_user.id", ondelete="RESTRICT")
+    )
+    oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="RESTRICT"))
+    submitted_at: Mapped[datetime]
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    acknowledged_at: Mapped[datetime | None]
