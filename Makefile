@@ -1,0 +1,61 @@
+# ChargeOps: `make run` to try it, `make test` for the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8501
+HOST ?= localhost
+
+.PHONY: install migrate seed run app sidecar test test-fast lint format bench clean-db
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) -m db.migrate upgrade
+
+# Reference data always; demo data on first start only (the seeder is idempotent).
+seed: migrate
+	$(PY) -m db.seed
+
+# Migrate, seed on first start, run the scheduler sidecar in the background and the app.
+run: seed
+	@echo "Starting the scheduler sidecar and the app on http://$(HOST):$(PORT)"
+	@$(PY) -m scheduler & SIDECAR=$$!; \
+	trap 'kill $$SIDECAR 2>/dev/null; wait $$SIDECAR 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/streamlit run app/main.py --server.port $(PORT) --server.address $(HOST)
+
+app: migrate
+	$(VENV)/bin/streamlit run app/main.py --server.port $(PORT) --server.address $(HOST)
+
+sidecar: migrate
+	$(PY) -m scheduler
+
+# The whole suite: unit, integration (SQLite and PostgreSQL), pages (AppTest), e2e (Chromium).
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not slow" -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) -m bench.overview_bench
+
+clean-db:
+	rm -f var/chargeops.db var/chargeops.db-wal var/chargeops.db-shm
