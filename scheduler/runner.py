@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,9 @@ JOB_DEFAULTS = {
     "misfire_grace_time": MISFIRE_GRACE_SECONDS,
     "max_instances": 1,
 }
+
+
+STARTUP_CATCH_UP_DELAY = 5  # seconds after start, once the lease heartbeat has run
 
 
 class _Stop(Exception):
@@ -159,6 +163,17 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
     sched = build_scheduler(
         engine, elector, timezone=args.timezone, heartbeat_seconds=args.heartbeat_seconds
     )
+    # Catch up after downtime: every job is idempotent, so run each once shortly after start
+    # (as leader only); a run missed while the sidecar was down is then not lost.
+    for spec in JOBS.values():
+        sched.add_job(
+            run_if_leader,
+            "date",
+            run_date=datetime.now(sched.timezone) + timedelta(seconds=STARTUP_CATCH_UP_DELAY),
+            args=[elector, engine, spec.name, spec.fn],
+            id=f"{spec.name}:startup",
+            name=f"{spec.description} (start-up catch-up)",
+        )
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     log.info(

@@ -263,3 +263,23 @@ def test_two_sidecar_processes_fail_over(
     c.send_signal(signal.SIGINT)
     assert c.wait(timeout=15) == 0
     assert _holder_pid(engine) is None
+
+
+@pytest.mark.slow
+def test_leader_catches_up_jobs_once_at_start(
+    engine: Engine, tmp_path: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """A sidecar that was down when a job was due runs it once, as leader, after start."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from domain.jobs.models import JobRun
+
+    def runs() -> list[str]:
+        with session_scope(engine, readonly=True) as s:
+            return list(s.scalars(select(JobRun.status).where(JobRun.job_name == "sla_at_risk")))
+
+    a = _spawn(_url(engine), tmp_path / "a.log")
+    procs.append(a)
+    _wait_for(lambda: "succeeded" in runs(), 40, "start-up catch-up run")
+    assert len(runs()) == 1
