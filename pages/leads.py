@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.runtime import current_actor, session_scope
 from app.widgets import local_time, localise_columns, show_domain_error
+from domain.accounts import queries as account_queries
 from domain.accounts.models import CHARGER_TYPES
 from domain.errors import DomainError
 from domain.leads import queries
@@ -44,7 +45,7 @@ if flash:
 
 with session_scope(readonly=True) as s:
     oems = queries.list_oems_for(s, actor)
-    zones = queries.list_zones(s)
+    zones = account_queries.list_zones(s, active_only=False)
 oem_by_label = {f"{o.name} ({o.code})": o.id for o in oems}
 zone_by_label = {f"{z.name} ({z.code})": z.id for z in zones}
 

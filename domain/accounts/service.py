@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +32,7 @@ from domain.accounts.dto import UserDTO
 from domain.accounts.models import AppUser, FieldTeam, Oem, Zone
 from domain.actor import ROLES, Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.fields import FieldError, normalise_email, normalise_phone
 from domain.permissions import require
 
 LOGIN_FAILED_MESSAGE = "Invalid username or password, or the account is locked"
@@ -312,24 +311,22 @@ def validate_password(
 
 def _normalise_email(email: str, errors: dict[str, str]) -> str:
     try:
-        return validate_email((email or "").strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        norm = normalise_email(email)
+    except FieldError as exc:
         errors["email"] = str(exc)
         return email
+    if norm is None:
+        errors["email"] = "email is required"
+        return ""
+    return norm
 
 
 def _normalise_phone(phone: str | None, errors: dict[str, str]) -> str | None:
-    if phone is None or not phone.strip():
-        return None
     try:
-        parsed = phonenumbers.parse(phone.strip(), "IN")
-    except phonenumbers.NumberParseException:
-        errors["phone"] = "is not a phone number"
+        return normalise_phone(phone) if phone and phone.strip() else None
+    except FieldError as exc:
+        errors["phone"] = str(exc)
         return None
-    if not phonenumbers.is_valid_number(parsed):
-        errors["phone"] = "is not a valid phone number"
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _user_snapshot(u: AppUser) -> dict[str, Any]:

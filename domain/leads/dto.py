@@ -133,21 +133,3 @@ class LeadDetail:
     lead_import_filename: str | None
     surveys: tuple[RelatedRef, ...]
     installations: tuple[RelatedRef, ...]
-
-
-@dataclass(frozen=True)
-class OemOption:
-    """An OEM for a filter or picker."""
-
-    id: uuid.UUID
-    code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class ZoneOption:
-    """A zone for a filter."""
-
-    id: uuid.UUID
-    code: str
-    name: str

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.accounts.models import Oem, Zone
+from domain.accounts.queries import OemOption
 from domain.actor import Actor
 from domain.calendar import local_midnight_utc
 from domain.errors import NotFound, ValidationError
@@ -24,9 +25,7 @@ from domain.leads.dto import (
     LeadDTO,
     LeadPage,
     LeadRow,
-    OemOption,
     RelatedRef,
-    ZoneOption,
 )
 from domain.leads.models import LEAD_STATUSES, Lead, LeadImport
 from domain.permissions import require
@@ -233,11 +232,3 @@ def list_oems_for(session: Session, actor: Actor) -> tuple[OemOption, ...]:
     if confined:
         stmt = stmt.where(Oem.id == scoped_oem)
     return tuple(OemOption(*r) for r in session.execute(stmt).all())
-
-
-def list_zones(session: Session) -> tuple[ZoneOption, ...]:
-    """Every zone (active or not, for filtering history), by name."""
-    return tuple(
-        ZoneOption(*r)
-        for r in session.execute(select(Zone.id, Zone.code, Zone.name).order_by(Zone.name))
-    )

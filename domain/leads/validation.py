@@ -11,15 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from domain.accounts.models import CHARGER_TYPES
 from domain.accounts.zones import pincode_info
 from domain.calendar import local_zone
+from domain.fields import (  # noqa: F401  (re-exported for the lead importer)
+    FieldError,
+    clean_cell,
+    integral_text,
+    normalise_email,
+    normalise_phone,
+)
 
 # Stored column widths (domain/leads/models.py).
 MAX_LEN = {
@@ -86,10 +89,6 @@ for _field, _names in {
         HEADER_ALIASES[_name.lower()] = _field
 
 
-class FieldError(ValueError):
-    """One field's value was refused; ``str(err)`` is the reason to show."""
-
-
 def header_key(header: Any) -> str | None:
     """Lead field for a sheet header, ignoring case, spaces, underscores, BOM and punctuation.
 
@@ -98,44 +97,6 @@ def header_key(header: Any) -> str | None:
     text = str(header or "").replace("\ufeff", "").lower()
     squashed = re.sub(r"[^a-z0-9]", "", text)
     return HEADER_ALIASES.get(squashed)
-
-
-def clean_cell(value: Any) -> str:
-    """A cell as trimmed text. Integral floats (``560001.0``) become ``"560001"``.
-
-    Datetimes become ``YYYY-MM-DD HH:MM:SS``; None becomes ``""``.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).replace("\ufeff", "").replace("\xa0", " ").strip()
-
-
-_NUMERIC = re.compile(r"^[+-]?\d+(\.\d*)?([eE][+-]?\d+)?$")
-
-
-def _integral_text(text: str) -> str | None:
-    """``"560001.0"`` -> ``"560001"``, ``"9.845012345E9"`` -> ``"9845012345"``; else None."""
-    if not _NUMERIC.match(text) or ("." not in text and "e" not in text.lower()):
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - guarded by the regex
-        return None
-    if number != number.to_integral_value():
-        return None
-    return str(int(number))
 
 
 def normalise_text(value: Any, field: str, *, required: bool) -> str | None:
@@ -151,28 +112,6 @@ def normalise_text(value: Any, field: str, *, required: bool) -> str | None:
     return text
 
 
-def normalise_phone(value: Any) -> str:
-    """An Indian phone number in E.164 (``+919845012345``).
-
-    Accepts ``98450 12345``, ``+91-98450-12345``, ``09845012345``, ``919845012345`` and
-    Excel-formatted numbers (``9845012345.0``, ``9.845012345E9``).
-
-    Raises:
-        FieldError: blank, unparseable or not a valid number for region IN.
-    """
-    text = clean_cell(value)
-    if not text:
-        raise FieldError("phone is required")
-    text = _integral_text(text) or text
-    try:
-        number = phonenumbers.parse(text, "IN")
-    except phonenumbers.NumberParseException:
-        raise FieldError(f"phone {text!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number_for_region(number, "IN"):
-        raise FieldError(f"phone {text!r} is not a valid Indian phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def normalise_pincode(value: Any) -> str:
     """A six-digit Indian pincode that exists in the India Post dataset.
 
@@ -184,31 +123,13 @@ def normalise_pincode(value: Any) -> str:
     text = clean_cell(value)
     if not text:
         raise FieldError("pincode is required")
-    text = _integral_text(text) or text
+    text = integral_text(text) or text
     pin = re.sub(r"\s+", "", text)
     if not re.fullmatch(r"\d{6}", pin):
         raise FieldError(f"pincode {text!r} is not six digits")
     if pincode_info(pin) is None:
         raise FieldError(f"pincode {pin} does not exist")
     return pin
-
-
-def normalise_email(value: Any) -> str | None:
-    """Normalised email (domain lower-cased) or None when blank; no DNS lookup.
-
-    Raises:
-        FieldError: not a syntactically valid address.
-    """
-    text = clean_cell(value)
-    if not text:
-        return None
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise FieldError(f"email {text!r} is not valid: {exc}") from None
-    if len(result.normalized) > MAX_LEN["email"]:
-        raise FieldError("email is too long")
-    return result.normalized
 
 
 def normalise_charger_type(value: Any) -> str | None:
