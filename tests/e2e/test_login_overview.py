@@ -13,8 +13,8 @@ pytestmark = pytest.mark.e2e
 
 def _login(page, app_url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(app_url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name=re.compile(r"log ?in", re.I)).click()
 
 
