@@ -10,6 +10,7 @@ from decimal import Decimal
 import bcrypt
 from sqlalchemy.orm import Session
 
+from domain.accounts.dto import actor_for
 from domain.accounts.models import AppUser, FieldTeam, Oem, OemRate, Zone, ZoneDistrict
 from domain.actor import Actor
 
@@ -92,11 +93,4 @@ def make_user(
 
 
 def actor_of(u: AppUser) -> Actor:
-    return Actor(
-        user_id=u.id,
-        username=u.username,
-        role=u.role,
-        oem_id=u.oem_id,
-        zone_id=u.zone_id,
-        team_id=u.team_id,
-    )
+    return actor_for(u)

@@ -48,11 +48,16 @@ class UserDTO:
 
     def as_actor(self) -> Actor:
         """The ``Actor`` for commands run by this user."""
-        return Actor(
-            user_id=self.id,
-            username=self.username,
-            role=self.role,
-            oem_id=self.oem_id,
-            zone_id=self.zone_id,
-            team_id=self.team_id,
-        )
+        return actor_for(self)
+
+
+def actor_for(user: AppUser | UserDTO) -> Actor:
+    """The ``Actor`` (identity, role, OEM/zone/team scope) of a user row or DTO."""
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        oem_id=user.oem_id,
+        zone_id=user.zone_id,
+        team_id=user.team_id,
+    )

@@ -28,7 +28,7 @@ from db.settings import get_settings
 from db.types import utcnow
 from domain import audit
 from domain.accounts import passwords
-from domain.accounts.dto import UserDTO
+from domain.accounts.dto import UserDTO, actor_for
 from domain.accounts.models import AppUser, FieldTeam, Oem, Zone
 from domain.actor import ROLES, Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -113,14 +113,7 @@ def _normalise_username(username: str | None) -> str:
 
 def _audit_actor(user: AppUser | None, attempted: str) -> Actor:
     if user is not None:
-        return Actor(
-            user_id=user.id,
-            username=user.username,
-            role=user.role,
-            oem_id=user.oem_id,
-            zone_id=user.zone_id,
-            team_id=user.team_id,
-        )
+        return actor_for(user)
     return Actor(user_id=None, username=(attempted or "(blank)")[:64], role="anonymous")
 
 

@@ -14,6 +14,7 @@ from db.base import Base
 from db.engine import make_engine, session_scope
 from db.seed import seed_all
 from db.settings import get_settings
+from domain.accounts.dto import actor_for
 from domain.accounts.models import AppUser
 from domain.actor import ROLES, Actor
 
@@ -46,14 +47,7 @@ def _actor_for_role(url: str, role: str) -> Actor:
                 select(AppUser).where(AppUser.role == role, AppUser.active.is_(True))
             ).first()
             assert u is not None, f"demo data has no active {role}"
-            return Actor(
-                user_id=u.id,
-                username=u.username,
-                role=u.role,
-                oem_id=u.oem_id,
-                zone_id=u.zone_id,
-                team_id=u.team_id,
-            )
+            return actor_for(u)
     finally:
         engine.dispose()
 
