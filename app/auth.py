@@ -38,6 +38,7 @@ USERNAME_KEY = "login_username"
 PASSWORD_KEY = "login_password"
 SUBMIT_KEY = "login_submit"
 LOGOUT_KEY = "logout_button"
+LOGIN_ERROR_KEY = "login_error"
 LOGOUT_REQUESTED_KEY = "_logout_requested"
 COOKIE_SET_PENDING = "_auth_cookie_set_pending"
 COOKIE_DELETE_PENDING = "_auth_cookie_delete_pending"
@@ -149,6 +150,12 @@ def _sync_cookie(settings: Settings, key: str, controller: CookieController | No
             controller.delete_cookie()
 
 
+def _login_cookie_present(settings: Settings) -> bool:
+    """True when the browser sent our login cookie (checked before building the
+    authenticator, whose cookie component costs a rerun)."""
+    return settings.cookie_name in st.context.cookies
+
+
 def _still_active(actor: Actor) -> bool:
     if actor.user_id is None:
         return False
@@ -201,32 +208,47 @@ def _demo_hint() -> None:
             st.dataframe(rows, hide_index=True)
 
 
-def _login_form(settings: Settings) -> Actor | None:
-    """Render the login form; returns the actor on a successful submit, else None."""
-    slot = st.empty()
-    with slot.container():
-        st.title("ChargeOps")
-        with st.form(LOGIN_FORM_KEY, clear_on_submit=True):
-            st.subheader("Log in")
-            username = st.text_input("Username", key=USERNAME_KEY, autocomplete="username")
-            password = st.text_input(
-                "Password", type="password", key=PASSWORD_KEY, autocomplete="current-password"
-            )
-            submitted = st.form_submit_button("Log in", key=SUBMIT_KEY, type="primary")
-        error_slot = st.empty()
-        if settings.demo_mode:
-            _demo_hint()
-    if not submitted:
-        return None
+def _on_login_submit() -> None:
+    """Form callback: check the credentials and record the outcome in session state.
+
+    Runs before the script body, so no rerun can interrupt it between the committed login
+    (counter reset, audit row) and the session becoming logged in.
+    """
+    username = st.session_state.get(USERNAME_KEY) or ""
+    password = st.session_state.get(PASSWORD_KEY) or ""
     with session_scope() as s:  # commits the failure counter too
         result = accounts.authenticate(s, username=username, password=password)
-    if not result.ok or result.user is None:
-        error_slot.error(result.message)
-        return None
-    slot.empty()
-    actor = _set_logged_in(result.user)
-    _want_cookie("set")
-    return actor
+    if result.ok and result.user is not None:
+        st.session_state.pop(LOGIN_ERROR_KEY, None)
+        _set_logged_in(result.user)
+        _want_cookie("set")
+    else:
+        st.session_state[LOGIN_ERROR_KEY] = result.message
+
+
+def _login_form(settings: Settings) -> Actor | None:
+    """Render the login form; the submit is handled by ``_on_login_submit``.
+
+    Returns the actor when the callback of this run logged the user in, else None.
+    """
+    actor = st.session_state.get(ACTOR_KEY)
+    if isinstance(actor, Actor):
+        return actor
+    st.title("ChargeOps")
+    with st.form(LOGIN_FORM_KEY, clear_on_submit=True):
+        st.subheader("Log in")
+        st.text_input("Username", key=USERNAME_KEY, autocomplete="username")
+        st.text_input(
+            "Password", type="password", key=PASSWORD_KEY, autocomplete="current-password"
+        )
+        st.form_submit_button("Log in", key=SUBMIT_KEY, type="primary", on_click=_on_login_submit)
+    # Kept (not popped) until the next submit: a rerun may interrupt this run before it shows.
+    error = st.session_state.get(LOGIN_ERROR_KEY)
+    if error:
+        st.error(error)
+    if settings.demo_mode:
+        _demo_hint()
+    return None
 
 
 def require_login() -> Actor:
@@ -250,19 +272,37 @@ def require_login() -> Actor:
             return actor
         logout_requested = True
 
-    authenticator = _make_authenticator(settings, key)
-    if logout_requested:
+    # streamlit-authenticator renders its cookie component whenever it is constructed, and
+    # that component's first report reruns the script; a rerun racing the login submit can
+    # lose it. So it is only built when there is a cookie to check or a logout to do.
+    authenticator = (
+        _make_authenticator(settings, key)
+        if logout_requested or _login_cookie_present(settings)
+        else None
+    )
+    if authenticator is not None and logout_requested:
         _do_logout(authenticator)
-    else:
+    elif authenticator is not None:
         actor = _from_cookie(authenticator)
         if actor is not None:
             _sync_cookie(settings, key, authenticator.cookie_controller)
             return actor
     actor = _login_form(settings)
-    _sync_cookie(settings, key, authenticator.cookie_controller)
+    _sync_cookie(settings, key, authenticator.cookie_controller if authenticator else None)
     if actor is None:
+        _hide_navigation()
         st.stop()
     return actor
+
+
+def _login_placeholder() -> None:
+    """Body of the only page a logged-out visitor has (the login form is the gate itself)."""
+
+
+def _hide_navigation() -> None:
+    """Replace the previous user's page menu with a hidden one-page menu (after logout the
+    sidebar must not keep showing the pages of the user who just left)."""
+    st.navigation([st.Page(_login_placeholder, title="Log in", default=True)], position="hidden")
 
 
 def render_sidebar_user(actor: Actor) -> None:

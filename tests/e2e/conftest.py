@@ -118,9 +118,20 @@ def app_url(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     log.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    """Keep each phase's report on the item so ``page`` can save evidence of a failure."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
 @pytest.fixture
-def page(chromium_path: str, app_url: str):  # type: ignore[no-untyped-def]
-    """A fresh Playwright page in headless Debian Chromium (new profile per test)."""
+def page(chromium_path: str, app_url: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A fresh Playwright page in headless Debian Chromium (new profile per test).
+
+    On failure a screenshot and the page's text are saved under ``test-artifacts/``.
+    """
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -132,5 +143,33 @@ def page(chromium_path: str, app_url: str):  # type: ignore[no-untyped-def]
         try:
             yield pg
         finally:
+            rep = getattr(request.node, "rep_call", None)
+            if rep is not None and rep.failed:
+                stem = ARTIFACTS / f"FAILED-{request.node.name}"
+                pg.screenshot(path=f"{stem}.png", full_page=True)
+                (stem.with_suffix(".txt")).write_text(pg.locator("body").inner_text())
             context.close()
             browser.close()
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app is connected and its script is not running (no lost clicks)."""
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+                && app.getAttribute('data-test-script-state') === 'notRunning';
+        }""",
+        timeout=timeout,
+    )
+
+
+def login(page, app_url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the app, wait until it is ready, and submit the login form."""
+    import re
+
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name=re.compile(r"log ?in", re.I)).click()

@@ -265,6 +265,7 @@ def cookie_for(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from streamlit_authenticator.models.cookie_model import CookieModel
 
     def set_user(username: str) -> None:
+        monkeypatch.setattr("app.auth._login_cookie_present", lambda settings: True)
         monkeypatch.setattr(
             CookieModel,
             "get_cookie",
