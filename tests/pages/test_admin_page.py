@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,9 +10,7 @@ from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
 import domain.models  # noqa: F401
-from db.base import Base
-from db.engine import make_engine, session_scope
-from db.settings import get_settings
+from db.engine import session_scope
 from db.types import utcnow
 from domain.accounts import service as svc
 from domain.accounts.models import AppUser, AuditEvent
@@ -31,10 +28,8 @@ def _fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    eng = make_engine(url)
-    Base.metadata.create_all(eng)
+def db(app_engine: Engine) -> dict:
+    eng = app_engine
     with session_scope(eng) as s:
         zone = make_zone(s)
         make_oem(s)
@@ -45,11 +40,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
         ops.locked_until = utcnow() + timedelta(minutes=10)
         viewer = make_user(s, role="manager", username="meera")
         world = {"engine": eng, "admin": actor_of(admin), "manager": actor_of(viewer)}
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield world
-    get_settings.cache_clear()
-    eng.dispose()
+    return world
 
 
 def _row(eng: Engine, username: str) -> AppUser | None:

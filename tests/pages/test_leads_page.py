@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 import domain.models  # noqa: F401
-from db.base import Base
-from db.engine import make_engine, session_scope
-from db.settings import get_settings
+from db.engine import session_scope
 from domain.leads.importer import import_leads
 from domain.leads.models import Lead
 from tests.fixtures.lead_sheets import (
@@ -28,10 +25,8 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "leads.py")
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
-    url = f"sqlite:///{tmp_path / 'leads.db'}"
-    eng = make_engine(url)
-    Base.metadata.create_all(eng)
+def world(app_engine: Engine) -> dict:
+    eng = app_engine
     with session_scope(eng) as s:
         ref = seed_reference(s)
         # 60 TATA leads (G-...), 3 more MG leads (M-...): TATA needs two pages of 50.
@@ -49,11 +44,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
             filename="mg.csv",
             content=csv_bytes(generated_rows(3, prefix="M", first_phone=9_811_000_000)),
         )
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield {"engine": eng, **ref}
-    get_settings.cache_clear()
-    eng.dispose()
+    return {"engine": eng, **ref}
 
 
 def _open(actor) -> AppTest:  # type: ignore[no-untyped-def]

@@ -19,8 +19,7 @@ from streamlit.testing.v1 import AppTest
 import domain.models  # noqa: F401
 from app.auth import COOKIE_KEY_REFUSAL
 from app.nav import PAGES, page_files_for
-from db.base import Base
-from db.engine import make_engine, session_scope
+from db.engine import session_scope
 from db.settings import get_settings
 from domain.accounts.models import AppUser, AuditEvent
 from domain.accounts.service import LOGIN_FAILED_MESSAGE
@@ -61,10 +60,8 @@ def test_page_table_titles_and_unknown_role() -> None:
 
 
 @pytest.fixture
-def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    eng = make_engine(url)
-    Base.metadata.create_all(eng)
+def app_db(app_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    eng = app_engine
     with session_scope(eng) as s:
         zone = make_zone(s)
         oem = make_oem(s)
@@ -72,13 +69,11 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
         make_user(s, role="admin", username="root")
         make_user(s, role="field_engineer", username="fe", team=team, zone=zone)
         make_user(s, role="oem_viewer", username="viewer", oem=oem)
-    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DEMO_MODE", "true")
     monkeypatch.delenv("COOKIE_KEY", raising=False)
     get_settings.cache_clear()
     yield eng
     get_settings.cache_clear()
-    eng.dispose()
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db.base import Base
 from db.engine import make_engine, session_scope
-from db.settings import get_settings
 from db.types import utcnow
 from domain.calendar import local_date
 from domain.kpi.dto import Overview
@@ -26,19 +23,9 @@ PAGE = str(ROOT / "pages" / "overview.py")
 
 
 @pytest.fixture
-def kpi_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KpiWorld]:
-    url = f"sqlite:///{tmp_path / 'overview.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with session_scope(engine) as s:
-        world = build_kpi_world(s)
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    st.cache_data.clear()
-    yield world
-    get_settings.cache_clear()
-    st.cache_data.clear()
+def kpi_db(app_engine: Engine) -> KpiWorld:
+    with session_scope(app_engine) as s:
+        return build_kpi_world(s)
 
 
 def _in_fixture_week() -> bool:
