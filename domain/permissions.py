@@ -30,6 +30,26 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "lead.import": frozenset({"admin", "central_ops"}),
     "lead.update": frozenset({"admin", "central_ops"}),
     "lead.cancel": frozenset({"admin", "central_ops"}),
+    # surveys (field engineers act only on their own team's surveys: checked in the command)
+    "survey.read": ALL,
+    "survey.schedule": frozenset({"admin", "central_ops"}),
+    "survey.cancel": frozenset({"admin", "central_ops"}),
+    "survey.record_report": frozenset({"admin", "central_ops", "field_engineer"}),
+    "survey.submit": frozenset({"admin", "central_ops", "field_engineer"}),
+    "survey.review": frozenset({"admin", "central_ops"}),
+    # installations (seed 001)
+    "installation.read": ALL,
+    "installation.create": frozenset({"admin", "central_ops"}),
+    "installation.transition": frozenset({"admin", "central_ops", "field_engineer"}),
+    "installation.reschedule": frozenset({"admin", "central_ops"}),
+    "installation.cancel": frozenset({"admin", "central_ops"}),
+    # service calls (seed 002)
+    "service.read": STAFF,
+    "service_ticket.create": frozenset({"admin", "central_ops"}),
+    "service_ticket.update": frozenset({"admin", "central_ops", "field_engineer"}),
+    "service_ticket.invoice": frozenset({"admin", "central_ops", "manager"}),
+    "service_visit.book": frozenset({"admin", "central_ops"}),
+    "service_visit.complete": frozenset({"admin", "central_ops", "field_engineer"}),
     # dashboards
     "kpi.read": frozenset({"admin", "manager", "central_ops", "oem_reporting", "oem_viewer"}),
     # notifications
