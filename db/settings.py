@@ -28,6 +28,7 @@ class Settings(BaseSettings):
         cookie_expiry_days: lifetime of the login cookie in days.
         lockout_attempts / lockout_minutes: failed logins before an account is locked, and for
             how long (minutes).
+        time_slots: the bookable time slots of a working day (env ``TIME_SLOTS`` as JSON).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_prefix="", extra="ignore")
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     sqlite_busy_timeout_ms: int = 15000
+    time_slots: tuple[str, ...] = ("09-12", "12-15", "15-18")
 
 
 @lru_cache(maxsize=1)
