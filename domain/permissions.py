@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "installation.transition": frozenset({"admin", "central_ops", "field_engineer"}),
     "installation.reschedule": frozenset({"admin", "central_ops"}),
     "installation.cancel": frozenset({"admin", "central_ops"}),
+    "installation.confirm_call": frozenset({"admin", "central_ops"}),
+    "team_log.record": frozenset({"admin", "central_ops", "field_engineer"}),
+    "team_log.read": STAFF,
     # service calls (seed 002)
     "service.read": STAFF,
     "service_ticket.create": frozenset({"admin", "central_ops"}),
