@@ -10,7 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from domain.actor import ROLES
+from domain.actor import ROLES as _ROLES
+
+ROLES = frozenset(_ROLES)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +34,32 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/dashboard:",
         frozenset({"admin", "manager", "central_ops", "oem_reporting", "oem_viewer"}),
     ),
+    PageSpec(
+        "pages/my_jobs.py",
+        "My jobs",
+        ":material/construction:",
+        frozenset({"admin", "central_ops", "field_engineer"}),
+    ),
     PageSpec("pages/leads.py", "Leads", ":material/contact_page:", frozenset(ROLES)),
+    PageSpec(
+        "pages/surveys.py", "Surveys", ":material/fact_check:", frozenset(ROLES - {"procurement"})
+    ),
+    PageSpec("pages/installations.py", "Installations", ":material/ev_station:", frozenset(ROLES)),
+    PageSpec(
+        "pages/dispatch_board.py",
+        "Dispatch board",
+        ":material/calendar_view_week:",
+        frozenset({"admin", "manager", "central_ops"}),
+    ),
+    PageSpec(
+        "pages/service_calls.py",
+        "Service calls",
+        ":material/build:",
+        frozenset(ROLES - {"oem_viewer"}),
+    ),
+    PageSpec(
+        "pages/notifications.py", "Notifications", ":material/notifications:", frozenset(ROLES)
+    ),
     PageSpec("pages/admin.py", "Admin", ":material/admin_panel_settings:", frozenset({"admin"})),
     PageSpec("pages/account.py", "My account", ":material/person:", frozenset(ROLES)),
 )

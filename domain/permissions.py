@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "installation.reschedule": frozenset({"admin", "central_ops"}),
     "installation.cancel": frozenset({"admin", "central_ops"}),
     "installation.confirm_call": frozenset({"admin", "central_ops"}),
+    "installation.assign": frozenset({"admin", "central_ops"}),
+    "team.mark_unavailable": frozenset({"admin", "central_ops"}),
     "team_log.record": frozenset({"admin", "central_ops", "field_engineer"}),
     "team_log.read": STAFF,
     # service calls (seed 002)
@@ -51,7 +53,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "service_ticket.create": frozenset({"admin", "central_ops"}),
     "service_ticket.update": frozenset({"admin", "central_ops", "field_engineer"}),
     "service_ticket.invoice": frozenset({"admin", "central_ops", "manager"}),
+    "service_ticket.resolve": frozenset({"admin", "central_ops", "field_engineer"}),
+    "service_ticket.close": frozenset({"admin", "central_ops"}),
     "service_visit.book": frozenset({"admin", "central_ops"}),
+    "service_visit.cancel": frozenset({"admin", "central_ops"}),
     "service_visit.complete": frozenset({"admin", "central_ops", "field_engineer"}),
     # dashboards
     "kpi.read": frozenset({"admin", "manager", "central_ops", "oem_reporting", "oem_viewer"}),

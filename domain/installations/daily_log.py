@@ -90,7 +90,7 @@ def record_daily_log(
         ValidationError: ``log_date`` in the future, ``day_type``, ``jobs_done``, ``notes``.
         Conflict: another user recorded the same team and date at the same moment.
     """
-    require(actor, "installation.transition")
+    require(actor, "team_log.record")
     if actor.role == "field_engineer" and (actor.team_id is None or actor.team_id != team_id):
         raise PermissionDenied("field engineers record the daily log of their own team only")
     team = session.get(FieldTeam, team_id)
@@ -170,11 +170,11 @@ def list_daily_logs(
         limit: maximum rows (1..1000).
 
     Raises:
-        PermissionDenied: no ``installation.read``, an oem_viewer, or a field engineer asking
+        PermissionDenied: no ``team_log.read``, an oem_viewer, or a field engineer asking
             for another team.
         ValidationError: ``date_to`` before ``date_from``.
     """
-    require(actor, "installation.read")
+    require(actor, "team_log.read")
     if actor.role == "oem_viewer":
         raise PermissionDenied("team daily logs are internal")
     if actor.role == "field_engineer":

@@ -181,7 +181,9 @@ def _set_lead_status(session: Session, lead_id: uuid.UUID, status: str) -> None:
         lead.status = status
 
 
-def _release_assignments(session: Session, inst: Installation, now: datetime) -> int:
+def _release_assignments(
+    session: Session, inst: Installation, now: datetime, reason: str | None = None
+) -> int:
     rows = session.scalars(
         select(InstallationAssignment).where(
             InstallationAssignment.installation_id == inst.id,
@@ -190,6 +192,8 @@ def _release_assignments(session: Session, inst: Installation, now: datetime) ->
     ).all()
     for row in rows:
         row.released_at = now
+        if reason:
+            row.reason = reason[:300]
     return len(rows)
 
 
@@ -239,14 +243,14 @@ def _apply(
         if inst.completed_at is not None:
             inst.completed_at = None
             _set_lead_status(session, inst.lead_id, "installation_scheduled")
-        _release_assignments(session, inst, now)
+        _release_assignments(session, inst, now, f"rescheduled: {reason}")
     elif to_status == "planned" and new_date is not None:
         # Without a new date the date booked meanwhile (dispatch board) is kept.
         inst.scheduled_date = new_date
         inst.time_slot = new_slot
     elif to_status == "cancelled":
         inst.cancel_reason = reason
-        _release_assignments(session, inst, now)
+        _release_assignments(session, inst, now, f"cancelled: {reason}")
     inst.status = to_status
     session.add(
         InstallationStatusChange(
@@ -509,16 +513,14 @@ def record_customer_confirmation(
     which the timeline shows; no status changes.
 
     Raises:
-        PermissionDenied: without ``installation.transition``, or a field engineer
+        PermissionDenied: without ``installation.confirm_call`` (planners and admins)
             (confirmation calls are made by the planners).
         NotFound: unknown installation.
         ValidationError: unknown outcome, notes longer than 500 characters.
         TransitionError: the installation is not in planned/material_pending/
             material_ready/confirmed.
     """
-    require(actor, "installation.transition")
-    if actor.role == "field_engineer":
-        raise PermissionDenied("confirmation calls are recorded by the planners")
+    require(actor, "installation.confirm_call")
     if outcome not in CONFIRMATION_OUTCOMES:
         raise ValidationError(
             {"outcome": f"unknown outcome {outcome!r}; use {', '.join(CONFIRMATION_OUTCOMES)}"}

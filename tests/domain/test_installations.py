@@ -696,7 +696,7 @@ def test_field_engineer_only_own_team_and_only_on_site_steps(
     with pytest.raises(PermissionDenied), session_scope(engine) as s:
         cancel(s, world.fe1, installation_id=iid, reason="x")
     with (
-        pytest.raises(PermissionDenied, match="recorded by the planners"),
+        pytest.raises(PermissionDenied, match="confirm_call"),
         session_scope(engine) as s,
     ):
         record_customer_confirmation(s, world.fe1, installation_id=iid, outcome="confirmed")

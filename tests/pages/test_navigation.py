@@ -29,13 +29,59 @@ from tests.factories import TEST_PASSWORD, make_oem, make_team, make_user, make_
 PROJECT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
-    "admin": ["overview", "leads", "admin", "account"],
-    "manager": ["overview", "leads", "account"],
-    "central_ops": ["overview", "leads", "account"],
-    "field_engineer": ["leads", "account"],
-    "procurement": ["leads", "account"],
-    "oem_reporting": ["overview", "leads", "account"],
-    "oem_viewer": ["overview", "leads", "account"],
+    "admin": [
+        "overview",
+        "my_jobs",
+        "leads",
+        "surveys",
+        "installations",
+        "dispatch_board",
+        "service_calls",
+        "notifications",
+        "admin",
+        "account",
+    ],
+    "manager": [
+        "overview",
+        "leads",
+        "surveys",
+        "installations",
+        "dispatch_board",
+        "service_calls",
+        "notifications",
+        "account",
+    ],
+    "central_ops": [
+        "overview",
+        "my_jobs",
+        "leads",
+        "surveys",
+        "installations",
+        "dispatch_board",
+        "service_calls",
+        "notifications",
+        "account",
+    ],
+    "field_engineer": [
+        "my_jobs",
+        "leads",
+        "surveys",
+        "installations",
+        "service_calls",
+        "notifications",
+        "account",
+    ],
+    "procurement": ["leads", "installations", "service_calls", "notifications", "account"],
+    "oem_reporting": [
+        "overview",
+        "leads",
+        "surveys",
+        "installations",
+        "service_calls",
+        "notifications",
+        "account",
+    ],
+    "oem_viewer": ["overview", "leads", "surveys", "installations", "notifications", "account"],
 }
 
 
@@ -47,7 +93,13 @@ def test_page_files_for_every_role(role: str) -> None:
 def test_page_table_titles_and_unknown_role() -> None:
     assert {p.file: p.title for p in PAGES} == {
         "pages/overview.py": "Overview",
+        "pages/my_jobs.py": "My jobs",
         "pages/leads.py": "Leads",
+        "pages/surveys.py": "Surveys",
+        "pages/installations.py": "Installations",
+        "pages/dispatch_board.py": "Dispatch board",
+        "pages/service_calls.py": "Service calls",
+        "pages/notifications.py": "Notifications",
         "pages/admin.py": "Admin",
         "pages/account.py": "My account",
     }
@@ -82,10 +134,13 @@ def main_script(tmp_path: Path) -> Iterator[Path]:
     (root / "app").mkdir(parents=True)
     (root / "pages").mkdir()
     shutil.copy(PROJECT / "app" / "main.py", root / "app" / "main.py")
-    for name, title in (("overview", "Overview stub"), ("leads", "Leads stub")):
-        (root / "pages" / f"{name}.py").write_text(
-            f"import streamlit as st\n\nst.title({title!r})\n"
-        )
+    # Every menu page is a stub titled "<Title> stub", except the shell's own pages.
+    for spec in PAGES:
+        name = Path(spec.file).stem
+        if name not in ("admin", "account"):
+            (root / "pages" / f"{name}.py").write_text(
+                f"import streamlit as st\n\nst.title({spec.title + ' stub'!r})\n"
+            )
     for name in ("admin", "account"):
         shutil.copy(PROJECT / "pages" / f"{name}.py", root / "pages" / f"{name}.py")
     saved = list(sys.path)
@@ -154,7 +209,7 @@ def test_login_shows_the_roles_pages(
     assert at.session_state["authentication_status"] is True
     assert at.session_state["username"] == username
     assert _registered_files(at) == set(EXPECTED[role])
-    default = "Overview stub" if "overview" in EXPECTED[role] else "Leads stub"
+    default = next(p.title for p in PAGES if Path(p.file).stem == EXPECTED[role][0]) + " stub"
     assert [t.value for t in at.title] == [default]
     assert any(role.replace("_", " ") in c.value for c in at.sidebar.caption)
     assert _row(app_db, username).last_login_at is not None

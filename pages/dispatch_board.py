@@ -1,0 +1,341 @@
+"""Dispatch board: one zone's week of field teams x days (plotly timeline coloured by status),
+the open jobs nobody is assigned to, and the planner's actions: book a job (teams suggested by
+zone, skill, week load and SLA), move, unassign, mark a team unavailable and reassign each
+affected job to a backup team in one click (or reschedule it). One domain call per action."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app.runtime import current_actor, session_scope
+from app.widgets import show_domain_error
+from db.types import utcnow
+from domain.accounts import queries as account_queries
+from domain.calendar import local_date, week_start
+from domain.errors import DomainError
+from domain.installations import dispatch, scheduling
+from domain.installations import service as installation_service
+from domain.permissions import can
+from domain.scheduling import time_slots
+
+ALL = "All zones"
+KEEP = "(keep current team)"
+FLASH_KEY = "dispatch_flash"
+SUGGEST_KEY = "dispatch_suggestions"
+EMERGENCY_KEY = "dispatch_emergency"
+JOB_TITLES = {
+    "team_code": "Team",
+    "work_date": "Date",
+    "time_slot": "Slot",
+    "installation_ref": "Installation",
+    "status": "Status",
+    "role": "Role",
+    "customer_name": "Customer",
+    "area": "Area",
+}
+UNASSIGNED_TITLES = {
+    "installation_ref": "Installation",
+    "status": "Status",
+    "scheduled_date": "Appointment",
+    "time_slot": "Slot",
+    "customer_name": "Customer",
+    "area": "Area",
+    "charger_type": "Charger",
+}
+
+actor = current_actor()
+st.title("Dispatch board")
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    st.success(flash)
+
+
+def run(fn, **kwargs):  # type: ignore[no-untyped-def]
+    """One domain command in one transaction; shows a DomainError and returns None."""
+    error: DomainError | None = None
+    result = None
+    try:
+        with session_scope() as s:
+            result = fn(s, actor, **kwargs)
+    except DomainError as e:
+        error = e
+    if error is not None:
+        show_domain_error(error)
+        return None
+    return result
+
+
+def done(message: str) -> None:
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+# --- Filters ----------------------------------------------------------------------------------
+with session_scope(readonly=True) as s:
+    zones = account_queries.list_zones(s)
+zone_by_label = {z.label: z.id for z in zones}
+zone_labels = [ALL, *zone_by_label]
+default_zone = next((i + 1 for i, z in enumerate(zones) if z.id == actor.zone_id), 1)
+today = local_date(utcnow())
+f1, f2 = st.columns(2)
+zone_label = f1.selectbox(
+    "Zone", zone_labels, index=min(default_zone, len(zone_labels) - 1), key="dispatch_zone"
+)
+picked_week = f2.date_input("Week (Monday)", value=week_start(today), key="dispatch_week")
+monday = week_start(picked_week if isinstance(picked_week, date) else today)
+if isinstance(picked_week, date) and picked_week != monday:
+    st.caption(f"Showing the week starting Monday {monday:%d %b %Y}.")
+zone_id = zone_by_label.get(zone_label)
+
+board = None
+error = None
+try:
+    with session_scope(readonly=True) as s:
+        board = dispatch.board(s, actor, week_start=monday, zone_id=zone_id)
+        zone_teams = account_queries.list_teams(s, zone_id)
+except DomainError as e:
+    error = e
+if error is not None:
+    show_domain_error(error)
+    st.stop()
+assert board is not None
+
+jobs = board.jobs_frame()
+unassigned = board.unassigned_frame()
+m1, m2, m3 = st.columns(3)
+m1.metric("Teams", len(board.teams))
+m2.metric("Jobs this week", len(jobs))
+m3.metric("Unassigned open jobs", len(unassigned))
+
+st.subheader(f"Week of {monday:%d %b %Y}")
+if jobs.empty:
+    st.info("No team has a job this week.")
+else:
+    fig = px.timeline(
+        jobs,
+        x_start="start",
+        x_end="end",
+        y="team_code",
+        color="status",
+        hover_data=["installation_ref", "customer_name", "area", "time_slot", "role"],
+        category_orders={"team_code": [t.code for t in board.teams]},
+        labels={"team_code": "Team", "status": "Status"},
+    )
+    fig.update_xaxes(range=[pd.Timestamp(monday), pd.Timestamp(monday + timedelta(days=7))])
+    fig.update_yaxes(autorange="reversed")
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(
+        jobs[list(JOB_TITLES)].rename(columns=JOB_TITLES),
+        hide_index=True,
+        width="stretch",
+        key="dispatch_jobs_table",
+    )
+
+st.subheader("Unassigned jobs")
+if unassigned.empty:
+    st.caption("Every open job of this zone and week has a team.")
+else:
+    st.dataframe(
+        unassigned[list(UNASSIGNED_TITLES)].rename(columns=UNASSIGNED_TITLES),
+        hide_index=True,
+        width="stretch",
+        key="dispatch_unassigned_table",
+    )
+
+if not can(actor, scheduling.ASSIGN_PERMISSION):
+    st.caption("Read-only: only planners book, move and unassign teams.")
+    st.stop()
+
+slots = list(time_slots())
+team_by_label = {t.label: t.id for t in zone_teams}
+book_tab, move_tab, emergency_tab = st.tabs(["Book", "Move / unassign", "Team unavailable"])
+
+# --- Book -------------------------------------------------------------------------------------
+with book_tab:
+    unassigned_by_ref = {u.installation_ref: u for u in board.unassigned}
+    if not unassigned_by_ref:
+        st.caption("No unassigned job to book.")
+    else:
+        with st.form("dispatch_suggest_form"):
+            b1, b2, b3 = st.columns(3)
+            ref = b1.selectbox("Installation", list(unassigned_by_ref), key="dispatch_book_inst")
+            chosen = unassigned_by_ref[ref] if ref else None
+            book_date = b2.date_input(
+                "Date",
+                value=(chosen.scheduled_date if chosen and chosen.scheduled_date else monday),
+                key="dispatch_book_date",
+            )
+            book_slot = b3.selectbox("Slot", slots, key="dispatch_book_slot")
+            suggest_clicked = st.form_submit_button("Suggest teams", key="dispatch_suggest_submit")
+        if suggest_clicked and chosen is not None:
+            found = run(
+                scheduling.suggest_teams,
+                installation_id=chosen.installation_id,
+                work_date=book_date,
+                time_slot=book_slot,
+                limit=8,
+            )
+            if found is not None:
+                st.session_state[SUGGEST_KEY] = {
+                    "installation_id": chosen.installation_id,
+                    "ref": chosen.installation_ref,
+                    "date": book_date,
+                    "slot": book_slot,
+                    "teams": [(t.label, t.team_id, t.eligible) for t in found],
+                }
+        pending = st.session_state.get(SUGGEST_KEY)
+        if pending:
+            st.markdown(
+                f"**{pending['ref']}** on {pending['date']:%a %d %b %Y}, slot {pending['slot']}"
+            )
+            if not pending["teams"]:
+                st.warning("No team is free in that slot; try another date or slot.")
+            else:
+                with st.form("dispatch_book_form"):
+                    labels = [label for label, _, _ in pending["teams"]]
+                    team_label = st.selectbox("Team (best first)", labels, key="dispatch_book_team")
+                    override = st.checkbox(
+                        "Allow a team from another zone or without the charger skill",
+                        key="dispatch_book_override",
+                    )
+                    book_clicked = st.form_submit_button("Book", key="dispatch_book_submit")
+                if book_clicked and team_label:
+                    team_id = dict((lb, tid) for lb, tid, _ in pending["teams"])[team_label]
+                    booked = run(
+                        scheduling.book,
+                        installation_id=pending["installation_id"],
+                        work_date=pending["date"],
+                        time_slot=pending["slot"],
+                        team_id=team_id,
+                        allow_mismatch=override,
+                    )
+                    if booked is not None:
+                        st.session_state.pop(SUGGEST_KEY, None)
+                        done(
+                            f"{booked.installation_ref} booked for {booked.team_code} on "
+                            f"{booked.work_date:%d %b %Y} {booked.time_slot}."
+                        )
+
+# --- Move / unassign ----------------------------------------------------------------------------
+with move_tab:
+    job_by_label = {
+        f"{j.installation_ref} · {j.team_code} · {j.work_date:%a %d %b} {j.time_slot}": j
+        for j in board.jobs
+    }
+    if not job_by_label:
+        st.caption("No job this week to move or unassign.")
+    else:
+        with st.form("dispatch_move_form"):
+            job_label = st.selectbox("Job", list(job_by_label), key="dispatch_move_job")
+            mv1, mv2, mv3 = st.columns(3)
+            move_date = mv1.date_input("New date", value=monday, key="dispatch_move_date")
+            move_slot = mv2.selectbox("New slot", slots, key="dispatch_move_slot")
+            move_team = mv3.selectbox("Team", [KEEP, *team_by_label], key="dispatch_move_team")
+            move_clicked = st.form_submit_button("Move", key="dispatch_move_submit")
+        if move_clicked and job_label:
+            moved = run(
+                scheduling.move,
+                installation_id=job_by_label[job_label].installation_id,
+                work_date=move_date,
+                time_slot=move_slot,
+                team_id=None if move_team == KEEP else team_by_label[move_team],
+            )
+            if moved is not None:
+                done(
+                    f"{moved.installation_ref} moved to {moved.team_code} on "
+                    f"{moved.work_date:%d %b %Y} {moved.time_slot}."
+                )
+        with st.form("dispatch_unassign_form"):
+            un_label = st.selectbox("Job", list(job_by_label), key="dispatch_unassign_job")
+            un_reason = st.text_input("Reason", key="dispatch_unassign_reason")
+            un_clicked = st.form_submit_button("Unassign", key="dispatch_unassign_submit")
+        if un_clicked and un_label:
+            released = run(
+                scheduling.unassign,
+                installation_id=job_by_label[un_label].installation_id,
+                reason=un_reason,
+            )
+            if released is not None:
+                done(f"{released.installation_ref} unassigned from {released.team_code}.")
+
+# --- Emergencies ----------------------------------------------------------------------------------
+with emergency_tab:
+    with st.form("dispatch_unavailable_form"):
+        e1, e2, e3 = st.columns(3)
+        un_team = e1.selectbox("Team", list(team_by_label), key="dispatch_unavail_team")
+        un_from = e2.date_input("From", value=today, key="dispatch_unavail_from")
+        un_to = e3.date_input("To", value=today, key="dispatch_unavail_to")
+        un_why = st.text_input(
+            "Reason (leave, vehicle breakdown...)", key="dispatch_unavail_reason"
+        )
+        unavailable_clicked = st.form_submit_button(
+            "Mark team unavailable", key="dispatch_unavail_submit"
+        )
+    if unavailable_clicked and un_team:
+        marked = run(
+            scheduling.mark_team_unavailable,
+            team_id=team_by_label[un_team],
+            from_date=un_from,
+            to_date=un_to,
+            reason=un_why,
+        )
+        if marked is not None:
+            st.session_state[EMERGENCY_KEY] = {
+                "team_id": team_by_label[un_team],
+                "team": un_team,
+                "from": un_from,
+                "to": un_to,
+                "reason": un_why.strip(),
+            }
+            st.success(f"{un_team} marked unavailable: {len(marked)} job(s) affected.")
+
+    emergency = st.session_state.get(EMERGENCY_KEY)
+    if emergency:
+        affected = run(
+            scheduling.affected_jobs,
+            team_id=emergency["team_id"],
+            from_date=emergency["from"],
+            to_date=emergency["to"],
+        )
+        st.markdown(
+            f"**Affected jobs of {emergency['team']}** "
+            f"({emergency['from']:%d %b} – {emergency['to']:%d %b}: {emergency['reason']})"
+        )
+        if not affected:
+            st.caption("No job left to reassign.")
+        for job in affected or []:
+            a = job.assignment
+            row = st.columns([3, 2, 2])
+            row[0].markdown(
+                f"{a.installation_ref} · {job.customer_name} · {a.work_date:%a %d %b} "
+                f"{a.time_slot} · {job.installation_status}"
+            )
+            backup = next((t for t in job.suggestions if t.eligible), None)
+            if backup is None:
+                row[1].caption("no eligible backup team free")
+            elif row[1].button(
+                f"Reassign to {backup.team_code}", key=f"dispatch_reassign_{a.installation_id}"
+            ):
+                moved = run(
+                    scheduling.reassign_emergency,
+                    installation_id=a.installation_id,
+                    backup_team_id=backup.team_id,
+                    reason=f"{emergency['team']} unavailable: {emergency['reason']}",
+                )
+                if moved is not None:
+                    done(
+                        f"{moved.installation_ref} reassigned to {moved.team_code} "
+                        "(emergency backup)."
+                    )
+            if row[2].button("Reschedule", key=f"dispatch_reschedule_{a.installation_id}"):
+                resched = run(
+                    installation_service.reschedule,
+                    installation_id=a.installation_id,
+                    reason=f"{emergency['team']} unavailable: {emergency['reason']}",
+                )
+                if resched is not None:
+                    done(f"{a.installation_ref} set to rescheduled; book a new date.")
