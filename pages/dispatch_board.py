@@ -23,6 +23,7 @@ from domain.permissions import can
 from domain.scheduling import time_slots
 
 ALL = "All zones"
+NO_STANDBY = "No standby team"
 KEEP = "(keep current team)"
 FLASH_KEY = "dispatch_flash"
 SUGGEST_KEY = "dispatch_suggestions"
@@ -261,6 +262,24 @@ with move_tab:
             )
             if released is not None:
                 done(f"{released.installation_ref} unassigned from {released.team_code}.")
+        with st.form("dispatch_standby_form"):
+            st.caption(
+                "A standby backup team holds no slot; it is suggested first in an emergency."
+            )
+            sb_label = st.selectbox("Job", list(job_by_label), key="dispatch_standby_job")
+            sb_team = st.selectbox(
+                "Standby backup team", [NO_STANDBY, *team_by_label], key="dispatch_standby_team"
+            )
+            sb_clicked = st.form_submit_button("Set standby", key="dispatch_standby_submit")
+        if sb_clicked and sb_label:
+            job = job_by_label[sb_label]
+            standby_ref = run(
+                scheduling.set_standby_backup,
+                installation_id=job.installation_id,
+                team_id=None if sb_team == NO_STANDBY else team_by_label[sb_team],
+            )
+            if standby_ref is not None:
+                done(f"{standby_ref}: standby backup {sb_team}.")
 
 # --- Emergencies ----------------------------------------------------------------------------------
 with emergency_tab:

@@ -241,6 +241,7 @@ with tabs["Surveys"]:
             f"**Reviewed:** {local_time(sv.reviewed_at) or NONE}"
             + (f" by {detail.reviewer_username}" if detail.reviewer_username else "")
             + (f"  \n**Notes:** {sv.review_notes}" if sv.review_notes else "")
+            + (f"  \n**Cancelled:** {sv.cancel_reason}" if sv.cancel_reason else "")
         )
         report = detail.report
         if report is not None:

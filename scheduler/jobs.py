@@ -20,6 +20,7 @@ from db.engine import session_scope
 from db.types import utcnow
 from domain.calendar import local_date
 from domain.jobs import service as jobs_service
+from domain.notifications.reminders import notify_confirmation_calls_due
 from domain.notifications.service import notify_sla_at_risk
 
 log = logging.getLogger("scheduler.jobs")
@@ -62,6 +63,17 @@ def sla_at_risk_job(session: Session) -> str:
     return f"created {created} notifications"
 
 
+def confirmation_calls_due_job(session: Session) -> str:
+    """Daily: remind central ops to call the customers of tomorrow's unconfirmed installations
+    (Monday's too on Saturdays; ``domain.notifications.reminders.notify_confirmation_calls_due``).
+
+    Returns:
+        ``"created N notifications"``.
+    """
+    created = notify_confirmation_calls_due(session, today=local_date(utcnow()))
+    return f"created {created} notifications"
+
+
 #: Every job the sidecar schedules, by name (``python -m scheduler --once <name>``).
 JOBS: dict[str, JobSpec] = {
     "sla_at_risk": JobSpec(
@@ -69,6 +81,12 @@ JOBS: dict[str, JobSpec] = {
         fn=sla_at_risk_job,
         cron={"hour": 7, "minute": 0},
         description="SLA-at-risk notifications for central ops (daily 07:00 local)",
+    ),
+    "confirmation_calls_due": JobSpec(
+        name="confirmation_calls_due",
+        fn=confirmation_calls_due_job,
+        cron={"hour": 16, "minute": 0},
+        description="Confirmation calls due for tomorrow's unconfirmed jobs (daily 16:00 local)",
     ),
 }
 

@@ -80,6 +80,10 @@ class Installation(TimestampMixin, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("app_user.id", ondelete="SET NULL")
     )
+    standby_team_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("field_team.id", ondelete="SET NULL")
+    )
+    """A team kept on standby as the emergency backup for this job (holds no slot)."""
 
 
 class InstallationStatusChange(IdMixin, Base):

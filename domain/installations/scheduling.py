@@ -98,6 +98,7 @@ class TeamSuggestion:
     week_load: int
     sla_deadline: date
     sla_days_left: int
+    is_standby: bool = False
 
     @property
     def eligible(self) -> bool:
@@ -112,6 +113,8 @@ class TeamSuggestion:
             flags.append("other zone")
         if self.skill_match is False:
             flags.append("no skill")
+        if self.is_standby:
+            flags.insert(0, "standby")
         extra = f" ({', '.join(flags)})" if flags else ""
         return f"{self.team_code} · load {self.week_load} · SLA {self.sla_days_left:+d} d{extra}"
 
@@ -563,6 +566,62 @@ def reassign_emergency(
     return _assignment_dto(new, inst.ref, team.code)
 
 
+def set_standby_backup(
+    session: Session,
+    actor: Actor,
+    *,
+    installation_id: uuid.UUID,
+    team_id: uuid.UUID | None,
+) -> str:
+    """Keep ``team_id`` on standby as the emergency backup of an installation (None clears it).
+
+    The standby team holds no slot; when the primary team drops out it is the first suggested
+    backup (``suggest_teams``, ``mark_team_unavailable``) if it is free then.
+
+    Returns:
+        The installation's ref.
+
+    Raises:
+        PermissionDenied: without ``installation.assign``.
+        NotFound: no such installation.
+        ValidationError: ``team_id`` unknown, inactive, of another zone, not skilled for the
+            job's charger type, or the team already holding the job.
+    """
+    require(actor, ASSIGN_PERMISSION)
+    ctx = _job_context(session, installation_id)
+    inst = session.get(Installation, installation_id)
+    if inst is None:  # pragma: no cover - _job_context raised NotFound already
+        raise NotFound("installation not found")
+    before = inst.standby_team_id
+    if team_id is not None:
+        team = session.get(FieldTeam, team_id)
+        if team is None or not team.active:
+            raise ValidationError({"team_id": "no such active field team"})
+        if team.zone_id != ctx.zone_id:
+            raise ValidationError(
+                {"team_id": f"team {team.code} works in another zone than the customer's"}
+            )
+        if ctx.charger_type and ctx.charger_type not in (team.skills or []):
+            raise ValidationError(
+                {"team_id": f"team {team.code} is not skilled for {ctx.charger_type} chargers"}
+            )
+        holder = active_assignment(session, actor, installation_id=installation_id)
+        if holder is not None and holder.team_id == team_id:
+            raise ValidationError({"team_id": f"team {team.code} already holds this job"})
+    inst.standby_team_id = team_id
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "installation.set_standby_backup",
+        entity_type="installation",
+        entity_id=inst.id,
+        before={"standby_team_id": before},
+        after={"standby_team_id": team_id},
+    )
+    return inst.ref
+
+
 def mark_team_unavailable(
     session: Session,
     actor: Actor,
@@ -699,7 +758,8 @@ def suggest_teams(
     """Feasible teams for a job, best first.
 
     Feasible = active, not unavailable on ``work_date``, no active job in that slot, not the team
-    already holding this installation. Ranking (issue 3 item 3): same zone as the customer first,
+    already holding this installation. The installation's standby backup team, when feasible,
+    comes first. Ranking (issue 3 item 3): same zone as the customer first,
     then skill match (team installs the charger type), then load in the ISO week of
     ``work_date`` (active assignments, fewer first), then team code. ``sla_days_left`` (calendar
     days from ``work_date`` to the SLA deadline) is reported on each suggestion; it is a property
@@ -726,6 +786,9 @@ def suggest_teams(
     deadline = sla_deadline(ctx.received_at, ctx.sla_install_days, ctx.holiday_subdiv)
     days_left = (deadline - work_date).days
     monday, sunday = _iso_week(work_date)
+    standby_id = session.scalar(
+        select(Installation.standby_team_id).where(Installation.id == installation_id)
+    )
 
     busy = (
         select(InstallationAssignment.team_id)
@@ -802,11 +865,20 @@ def suggest_teams(
                 week_load=int(n),
                 sla_deadline=deadline,
                 sla_days_left=days_left,
+                is_standby=team_id == standby_id,
             )
             if eligible_only and not s.eligible:
                 continue
             out.append(s)
-    out.sort(key=lambda s: (not s.same_zone, s.skill_match is False, s.week_load, s.team_code))
+    out.sort(
+        key=lambda s: (
+            not s.is_standby,
+            not s.same_zone,
+            s.skill_match is False,
+            s.week_load,
+            s.team_code,
+        )
+    )
     return out[:limit] if limit > 0 else out
 
 
@@ -881,7 +953,15 @@ def suggest_teams_naive(
     if limit <= 0 or len(out) < limit:  # other zones only when the zone cannot fill ``limit``
         for team in teams(False):
             consider(team)
-    out.sort(key=lambda s: (not s.same_zone, s.skill_match is False, s.week_load, s.team_code))
+    out.sort(
+        key=lambda s: (
+            not s.is_standby,
+            not s.same_zone,
+            s.skill_match is False,
+            s.week_load,
+            s.team_code,
+        )
+    )
     return out[:limit] if limit > 0 else out
 
 

@@ -28,6 +28,7 @@ class SurveyDTO:
     reviewer_id: uuid.UUID | None
     reviewed_at: datetime | None
     review_notes: str | None
+    cancel_reason: str | None
 
     @classmethod
     def from_row(cls, survey: Survey) -> SurveyDTO:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +43,15 @@ class Survey(TimestampMixin, Base):
         one_of("status", SURVEY_STATUSES),
         Index("ix_survey_team_date", "team_id", "survey_date"),
         Index("ix_survey_completed_at", "completed_at"),
+        Index(
+            "uq_survey_team_slot_scheduled",
+            "team_id",
+            "survey_date",
+            "time_slot",
+            unique=True,
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
     )
     ref: Mapped[str] = mapped_column(String(20), unique=True)
     lead_id: Mapped[uuid.UUID] = mapped_column(
@@ -60,6 +70,7 @@ class Survey(TimestampMixin, Base):
     )
     reviewed_at: Mapped[datetime | None]
     review_notes: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class SurveyReport(TimestampMixin, Base):

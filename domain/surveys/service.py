@@ -263,7 +263,9 @@ def schedule_survey(
             lead.status = "survey_scheduled"
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("the survey could not be saved; reload and try again") from exc
+        raise Conflict(
+            f"the team already has a survey on {survey_date.isoformat()} {time_slot}"
+        ) from exc
     audit.record(
         session,
         actor,
@@ -337,7 +339,7 @@ def cancel_survey(
 ) -> SurveyDTO:
     """Cancel an active survey (scheduled, completed or submitted) with a reason.
 
-    The reason (required, max 300 characters) is stored in ``review_notes`` and the audit
+    The reason (required, max 300 characters) is stored in ``cancel_reason`` and the audit
     trail; the lead goes back to ``contacted`` so another survey can be scheduled.
 
     Raises:
@@ -358,7 +360,7 @@ def cancel_survey(
     assert lead is not None
     before = {**_snapshot(survey), "lead_status": lead.status}
     survey.status = "cancelled"
-    survey.review_notes = f"Cancelled: {text}"
+    survey.cancel_reason = text
     if lead.status in ("survey_scheduled", "surveyed"):
         lead.status = "contacted"
     session.flush()

@@ -276,3 +276,56 @@ def test_suggest_teams_ranking_zone_skill_load_sla(world: World) -> None:
         )
         assert "BLR-T2" not in [t.team_code for t in again]
         assert s.get(FieldTeam, world.t2).active
+
+
+def test_standby_backup_is_suggested_first_when_the_team_drops_out(world: World) -> None:
+    """Every installation can carry a standby backup team; it leads the suggestions."""
+    # a third same-zone team with the skill, busier than T2, so it would not rank first
+    with session_scope(world.engine) as s:
+        t4 = make_skilled_team(s, s.get(Zone, world.zone_id), "BLR-T4", ["7.2kW AC"]).id
+    job = new_job(world)
+    _book(world, job, world.t1)
+    _book(world, new_job(world), t4, date(2026, 11, 25), "12-15")  # T4 has load this week
+    with session_scope(world.engine) as s:
+        scheduling.set_standby_backup(s, world.planner, installation_id=job, team_id=t4)
+    with session_scope(world.engine) as s:
+        affected = scheduling.mark_team_unavailable(
+            s, world.planner, team_id=world.t1, from_date=WORK, to_date=WORK, reason="sick"
+        )
+    first = affected[0].suggestions[0]
+    assert (first.team_id, first.is_standby) == (t4, True)
+    assert "standby" in first.label
+    # without the standby, the less loaded T2 would come first
+    with session_scope(world.engine) as s:
+        scheduling.set_standby_backup(s, world.planner, installation_id=job, team_id=None)
+        again = scheduling.suggest_teams(
+            s, world.planner, installation_id=job, work_date=WORK, time_slot="09-12"
+        )
+    assert again[0].team_id == world.t2 and not again[0].is_standby
+    with session_scope(world.engine, readonly=True) as s:
+        actions = [
+            a.action
+            for a in s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "installation.set_standby_backup")
+            )
+        ]
+    assert len(actions) == 2
+
+
+def test_standby_backup_refusals(world: World) -> None:
+    job = new_job(world)
+    _book(world, job, world.t1)
+    cases = [
+        (world.t_other, "another zone"),
+        (world.t_ac3, "not skilled"),
+        (world.t1, "already holds"),
+        (uuid.uuid4(), "no such"),
+    ]
+    for team_id, words in cases:
+        with pytest.raises(ValidationError, match=words), session_scope(world.engine) as s:
+            scheduling.set_standby_backup(s, world.planner, installation_id=job, team_id=team_id)
+    for actor in (world.procurement, world.engineer, world.viewer):
+        with pytest.raises(PermissionDenied), session_scope(world.engine) as s:
+            scheduling.set_standby_backup(s, actor, installation_id=job, team_id=world.t2)
+    with session_scope(world.engine, readonly=True) as s:
+        assert s.get(Installation, job).standby_team_id is None

@@ -240,6 +240,7 @@ def test_cancel_returns_lead_to_contacted(w: dict) -> None:
     assert "reason" in exc.value.errors
     out = _run(w, cancel_survey, "ops", survey_id=sv.id, reason="Customer travelling")
     assert out.status == "cancelled"
+    assert out.cancel_reason == "Customer travelling"
     assert _lead_status(w, "lead1") == "contacted"
     assert _audits(w, "survey.cancel", sv.id) == 1
     # the slot is free again
@@ -680,3 +681,36 @@ def test_team_busy_with_installation_refused(w: dict) -> None:
         _schedule(w, lead="lead2", survey_date=DAY + timedelta(days=1), time_slot="12-15")
     assert "installation" in exc.value.errors["time_slot"]
     assert _lead_status(w, "lead2") == "contacted"
+
+
+def test_database_allows_one_scheduled_survey_per_team_slot(w: dict) -> None:
+    """The partial unique index is the backstop behind the command's own check."""
+    from sqlalchemy.exc import IntegrityError
+
+    from domain.surveys.models import Survey
+
+    sv = _schedule(w)
+    with pytest.raises(IntegrityError), session_scope(w["engine"]) as s:
+        s.add(
+            Survey(
+                ref="SUR-2026-99999",
+                lead_id=sv.lead_id,
+                team_id=sv.team_id,
+                survey_date=sv.survey_date,
+                time_slot=sv.time_slot,
+                status="scheduled",
+            )
+        )
+        s.flush()
+    # a cancelled survey does not hold the slot
+    with session_scope(w["engine"]) as s:
+        s.add(
+            Survey(
+                ref="SUR-2026-99998",
+                lead_id=sv.lead_id,
+                team_id=sv.team_id,
+                survey_date=sv.survey_date,
+                time_slot=sv.time_slot,
+                status="cancelled",
+            )
+        )

@@ -194,3 +194,23 @@ def test_affected_job_can_be_rescheduled_instead(world: dict) -> None:
             ).one()
             is not None
         )
+
+
+def test_planner_sets_a_standby_backup_team(world: dict) -> None:
+    """The Move tab keeps a standby backup team on a booked job (it holds no slot)."""
+    w = world["w"]
+    at = _open(w, w.planner)
+    job_label = at.selectbox(key="dispatch_standby_job").options[0]
+    team_label = next(
+        o for o in at.selectbox(key="dispatch_standby_team").options if o.startswith("BLR-T2")
+    )
+    at.selectbox(key="dispatch_standby_job").select(job_label)
+    at.selectbox(key="dispatch_standby_team").select(team_label)
+    at.button(key="dispatch_standby_submit").click().run()
+    assert not at.exception
+    assert any("standby backup" in s.value for s in at.success)
+    ref = job_label.split(" · ")[0]
+    assert ref == world["booked_ref"]
+    with session_scope(w.engine, readonly=True) as s:
+        inst = s.scalars(select(Installation).where(Installation.ref == ref)).one()
+        assert inst.standby_team_id == w.t2

@@ -138,7 +138,7 @@ def test_build_scheduler_registers_heartbeat_and_daily_sla_job(engine: Engine) -
     elector = LeaderElector(engine, holder="h", ttl_seconds=60)
     sched = build_scheduler(engine, elector, timezone="Asia/Kolkata")
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {HEARTBEAT_JOB_ID, "sla_at_risk"}
+    assert set(jobs) == {HEARTBEAT_JOB_ID, "sla_at_risk", "confirmation_calls_due"}
     assert str(sched.timezone) == "Asia/Kolkata"
     assert sched._job_defaults["coalesce"] is True  # noqa: SLF001
     assert sched._job_defaults["max_instances"] == 1  # noqa: SLF001
@@ -240,3 +240,81 @@ def test_unknown_run_id_is_not_found(engine: Engine) -> None:
             finish_job_run(s, run_id=uuid.uuid4(), status="failed")
         with pytest.raises(ValidationError):
             finish_job_run(s, run_id=uuid.uuid4(), status="running")
+
+
+# --- confirmation_calls_due (issue 3 item 4) --------------------------------------------------
+
+
+def test_confirmation_calls_job_is_registered_daily_at_four_pm(engine: Engine) -> None:
+    from scheduler.jobs import confirmation_calls_due_job
+
+    spec = JOBS["confirmation_calls_due"]
+    assert spec.name == "confirmation_calls_due"
+    assert spec.fn is confirmation_calls_due_job
+    assert spec.cron == {"hour": 16, "minute": 0}
+    assert parse_args(["--once", "confirmation_calls_due"]).once == "confirmation_calls_due"
+
+    elector = LeaderElector(engine, holder="h", ttl_seconds=60)
+    sched = build_scheduler(engine, elector, timezone="Asia/Kolkata")
+    jobs = {j.id: j for j in sched.get_jobs()}
+    assert {HEARTBEAT_JOB_ID, "sla_at_risk", "confirmation_calls_due"} <= set(jobs)
+    job = jobs["confirmation_calls_due"]
+    assert job.func is run_if_leader
+    assert job.args == (elector, engine, "confirmation_calls_due", confirmation_calls_due_job)
+    # 16:00 local time, every day (10:30 UTC)
+    nxt = job.trigger.get_next_fire_time(None, datetime(2026, 11, 21, 16, 1, tzinfo=IST))
+    assert nxt == datetime(2026, 11, 22, 16, 0, tzinfo=IST)
+    assert nxt.astimezone(UTC) == datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_once_runs_the_confirmation_calls_job_on_a_migrated_sqlite_db(tmp_path: Path) -> None:
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.types import utcnow
+    from domain.calendar import local_date
+    from tests.domain.test_installations import add_installation, build_world
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    upgrade(url)
+    eng = make_engine(url)
+    try:
+        tomorrow = local_date(utcnow()) + timedelta(days=1)
+        with session_scope(eng) as s:
+            w = build_world(s)
+            due = add_installation(s, w, scheduled_date=tomorrow, customer_confirmed=False)
+            add_installation(s, w, scheduled_date=tomorrow, customer_confirmed=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "scheduler",
+            "--once",
+            "confirmation_calls_due",
+            "--database-url",
+            url,
+        ]
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=os.environ
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "job confirmation_calls_due succeeded" in proc.stdout
+        assert [(r[0], r[1], r[2]) for r in _runs(eng)] == [
+            ("confirmation_calls_due", "succeeded", "created 1 notifications")
+        ]
+        with session_scope(eng, readonly=True) as s:
+            n = s.execute(select(Notification)).scalar_one()
+            assert (n.kind, n.entity_id) == ("confirmation_call_due", str(due))
+
+        # idempotent: a second run succeeds and creates nothing
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=os.environ
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert _runs(eng)[-1][:3] == (
+            "confirmation_calls_due",
+            "succeeded",
+            "created 0 notifications",
+        )
+        assert _count(eng, Notification) == 1
+    finally:
+        eng.dispose()
