@@ -56,6 +56,7 @@ format: install
 
 bench: install
 	$(PY) -m bench.overview_bench
+	$(PY) -m bench.dispatch_bench
 
 clean-db:
 	rm -f var/chargeops.db var/chargeops.db-wal var/chargeops.db-shm
