@@ -610,7 +610,6 @@ class DemoGenerator:
                 return
             self.jobs_done[(team.id, survey_day)] += 1
             survey.update(status="completed", completed_at=done_at, updated_at=done_at)
-            set_status("surveyed", done_at)
             submitted_at = done_at + self.minutes(30, 300)
             if submitted_at > self.now:
                 return
@@ -622,10 +621,12 @@ class DemoGenerator:
             survey.update(reviewer_id=self.planner, reviewed_at=reviewed_at, updated_at=reviewed_at)
             if attempt == 0 and rng.random() < 0.04:
                 survey.update(status="reviewed_rejected", review_notes=rng.choice(REJECT_NOTES))
+                set_status("contacted", reviewed_at)  # as review_survey does on rejection
                 book_at = reviewed_at
                 earliest = add_business_days(local_day(reviewed_at), rng.randint(1, 3), zone.subdiv)
                 continue
             survey["status"] = "reviewed_approved"
+            set_status("surveyed", reviewed_at)  # the lead is surveyed once the survey is approved
             if rng.random() < 0.2:
                 survey["review_notes"] = "Approved; material as per recommendation."
             break

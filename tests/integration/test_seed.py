@@ -470,3 +470,38 @@ def test_full_scale_is_fast_on_sqlite(sqlite_engine: Engine) -> None:
     assert 4000 <= counts["lead"] <= 6000
     assert counts["installation"] >= 3000
     assert elapsed < 60, elapsed
+
+
+def test_lead_status_follows_its_latest_survey_like_the_commands(seeded: Engine) -> None:
+    """Demo leads obey the survey commands' rules: ``survey_scheduled`` until approval,
+    ``surveyed`` after it, back to ``contacted`` after a rejection (see domain.surveys)."""
+    from domain.surveys.models import Survey
+
+    with session_scope(seeded, readonly=True) as s:
+        latest: dict = {}
+        for lead_id, status in s.execute(
+            select(Survey.lead_id, Survey.status).order_by(Survey.created_at)
+        ):
+            latest[lead_id] = status
+        lead_status = dict(s.execute(select(Lead.id, Lead.status)).all())
+    expected = {
+        "scheduled": {"survey_scheduled"},
+        "completed": {"survey_scheduled"},
+        "submitted": {"survey_scheduled"},
+        "reviewed_rejected": {"contacted"},
+        "cancelled": {"cancelled", "contacted"},
+        "reviewed_approved": {
+            "surveyed",
+            "installation_scheduled",
+            "installed",
+            "closed",
+            "cancelled",
+        },
+    }
+    wrong = [
+        (survey_status, lead_status[lead_id])
+        for lead_id, survey_status in latest.items()
+        if lead_status[lead_id] not in expected[survey_status]
+    ]
+    assert wrong == []
+    assert {"scheduled", "reviewed_approved"} <= set(latest.values())  # rules exercised
