@@ -50,9 +50,12 @@ UNASSIGNED_TITLES = {
 
 actor = current_actor()
 st.title("Dispatch board")
+# Always one element here, message or not, so the elements below (the tabs) keep their
+# identity and the open tab stays open after an action.
+flash_box = st.empty()
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
-    st.success(flash)
+    flash_box.success(flash)
 
 
 def run(fn, **kwargs):  # type: ignore[no-untyped-def]
@@ -153,7 +156,9 @@ if not can(actor, scheduling.ASSIGN_PERMISSION):
 
 slots = list(time_slots())
 team_by_label = {t.label: t.id for t in zone_teams}
-book_tab, move_tab, emergency_tab = st.tabs(["Book", "Move / unassign", "Team unavailable"])
+book_tab, move_tab, emergency_tab = st.tabs(
+    ["Book", "Move / unassign", "Team unavailable"], key="dispatch_tabs"
+)
 
 # --- Book -------------------------------------------------------------------------------------
 with book_tab:

@@ -589,9 +589,7 @@ def set_standby_backup(
     """
     require(actor, ASSIGN_PERMISSION)
     ctx = _job_context(session, installation_id)
-    inst = session.get(Installation, installation_id)
-    if inst is None:  # pragma: no cover - _job_context raised NotFound already
-        raise NotFound("installation not found")
+    inst = ctx.installation
     before = inst.standby_team_id
     if team_id is not None:
         team = session.get(FieldTeam, team_id)
@@ -786,9 +784,7 @@ def suggest_teams(
     deadline = sla_deadline(ctx.received_at, ctx.sla_install_days, ctx.holiday_subdiv)
     days_left = (deadline - work_date).days
     monday, sunday = _iso_week(work_date)
-    standby_id = session.scalar(
-        select(Installation.standby_team_id).where(Installation.id == installation_id)
-    )
+    standby_id = ctx.installation.standby_team_id
 
     busy = (
         select(InstallationAssignment.team_id)

@@ -9,12 +9,15 @@ released with the planner's reason kept, and the backup holds an ``emergency_bac
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, login, wait_idle
 
@@ -167,28 +170,93 @@ def _assignments(database_url: str, installation_id: uuid.UUID) -> list[dict]:
         engine.dispose()
 
 
+def _unavailability(database_url: str, team_id: uuid.UUID) -> list[tuple[date, date, str]]:
+    """The team's unavailability periods as ``(from_date, to_date, reason)``."""
+    from sqlalchemy import select
+
+    from db import make_engine, session_scope
+    from domain.accounts.models import TeamUnavailability
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine, readonly=True) as s:
+            rows = s.execute(
+                select(
+                    TeamUnavailability.from_date,
+                    TeamUnavailability.to_date,
+                    TeamUnavailability.reason,
+                ).where(TeamUnavailability.team_id == team_id)
+            ).all()
+            return [tuple(r) for r in rows]
+    finally:
+        engine.dispose()
+
+
 def _widget(page, key: str):  # type: ignore[no-untyped-def]
     """The element container Streamlit gives a widget with ``key`` (class ``st-key-<key>``)."""
     return page.locator(f".st-key-{key}")
 
 
+def _settle(page) -> None:  # type: ignore[no-untyped-def]
+    """After an action that reruns the script: give the rerun a moment to start, then wait
+    until it has finished (``wait_idle`` alone could see the idle state before the rerun)."""
+    with contextlib.suppress(PlaywrightTimeoutError):  # the rerun may be over already
+        page.wait_for_function(
+            """() => document.querySelector('[data-testid="stApp"]')
+                ?.getAttribute('data-test-script-state') === 'running'""",
+            timeout=1_500,
+        )
+    wait_idle(page)
+
+
+def _open_page(page, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Open ``title`` from the sidebar menu once the landing page has finished loading; the
+    click is repeated if a still-running rerun of the landing page swallowed it."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.wait_for(timeout=60_000)
+    _settle(page)
+    heading = page.get_by_role("heading", name=title)
+    for _ in range(3):
+        nav.get_by_text(title, exact=True).click()
+        with contextlib.suppress(PlaywrightTimeoutError):
+            heading.wait_for(timeout=20_000)
+            break
+        _settle(page)
+    heading.wait_for()
+    _settle(page)
+
+
+def _open_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Select the tab ``name``. The page's tabs fall back to "Book" after a rerun that adds or
+    removes the flash message above them, so the journey reopens its tab after each action."""
+    tab = page.get_by_role("tab", name=name)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+
+
 def _choose(page, key: str, option_text: str) -> None:  # type: ignore[no-untyped-def]
-    """Open the selectbox ``key``, type to filter, and click the option starting with the text."""
-    box = _widget(page, key)
-    box.locator('[data-baseweb="select"]').click()
-    box.locator("input").fill(option_text)
-    page.locator('[role="option"]').filter(
-        has_text=re.compile("^" + re.escape(option_text))
-    ).first.click()
-    box.locator('[data-baseweb="select"]').filter(has_text=option_text).wait_for()
+    """Type into the selectbox ``key`` to filter it and click the option starting with the text
+    (Streamlit's selectbox is a combobox whose options are ``[role="option"]``)."""
+    box = _widget(page, key).locator('input[role="combobox"]')
+    wanted = re.compile("^" + re.escape(option_text))
+    expect(box).to_have_count(1)  # a re-rendering selectbox is briefly in the DOM twice
+    if wanted.match(box.input_value()):
+        return  # already selected (typing the same text would not open the list)
+    box.click()
+    box.fill(option_text)
+    page.get_by_role("option").filter(has_text=wanted).first.click()
+    expect(box).to_have_value(wanted)
 
 
 def _set_date(page, key: str, day: date) -> None:  # type: ignore[no-untyped-def]
-    """Type ``day`` into the date input ``key`` (YYYY/MM/DD, as its placeholder) and Enter."""
-    field = _widget(page, key).locator("input")
-    field.fill(day.strftime("%Y/%m/%d"))
-    field.press("Enter")
+    """Type ``day`` into the date input ``key`` (segments YYYY/MM/DD, as shown) and leave the
+    field, which commits the value (a rerun when the widget is not in a form)."""
+    field = _widget(page, key)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(day.strftime("%Y%m%d"))
     page.keyboard.press("Escape")  # close the calendar pop-over
+    page.get_by_role("heading", name="Dispatch board").click()  # leave the field: commit
+    expect(field.locator('input[type="date"]')).to_have_value(day.isoformat())
 
 
 def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
@@ -203,31 +271,28 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     planner = next(u for u in DEMO_USERS if u.role == "central_ops")
 
     login(page, app_url, planner.username, planner.password)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_text("Dispatch board", exact=True).click()
-    page.get_by_role("heading", name="Dispatch board").wait_for(timeout=60_000)
-    wait_idle(page)
+    _open_page(page, "Dispatch board")
 
     # the zone and week that hold the unassigned job
     _choose(page, "dispatch_zone", plan.zone_label)
-    wait_idle(page)
+    _settle(page)
     _set_date(page, "dispatch_week", plan.monday)
     page.get_by_text(f"Week of {plan.monday:%d %b %Y}").wait_for()
-    wait_idle(page)
+    _settle(page)
 
     # Book: installation, date and slot -> suggested teams -> book the best team
-    page.get_by_role("tab", name="Book").click()
+    _open_tab(page, "Book")
     _choose(page, "dispatch_book_inst", plan.installation_ref)
     _set_date(page, "dispatch_book_date", plan.work_date)
     _choose(page, "dispatch_book_slot", plan.time_slot)
     _widget(page, "dispatch_suggest_submit").get_by_role("button").click()
     page.get_by_text(f"{plan.installation_ref} on {plan.work_date:%a %d %b %Y}").wait_for()
-    wait_idle(page)
+    _settle(page)
     _choose(page, "dispatch_book_team", f"{plan.primary_code} ·")
     _widget(page, "dispatch_book_submit").get_by_role("button").click()
     booked = f"{plan.installation_ref} booked for {plan.primary_code} on {slot_day}"
     page.get_by_text(f"{booked} {plan.time_slot}.").wait_for()
-    wait_idle(page)
+    _settle(page)
     rows = _assignments(e2e_database, plan.installation_id)
     active = [r for r in rows if r["released_at"] is None]
     assert [(r["team_id"], r["role"], r["work_date"], r["time_slot"]) for r in active] == [
@@ -235,14 +300,17 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     ]
 
     # Team unavailable that day: the job is listed with a one-click backup
-    page.get_by_role("tab", name="Team unavailable").click()
+    _open_tab(page, "Team unavailable")
     _choose(page, "dispatch_unavail_team", plan.primary_label)
     _set_date(page, "dispatch_unavail_from", plan.work_date)
     _set_date(page, "dispatch_unavail_to", plan.work_date)
     _widget(page, "dispatch_unavail_reason").locator("input").fill(UNAVAILABLE_REASON)
     _widget(page, "dispatch_unavail_submit").get_by_role("button").click()
+    _settle(page)
+    _open_tab(page, "Team unavailable")
     page.get_by_text(re.compile(rf"{re.escape(plan.primary_label)} marked unavailable")).wait_for()
-    wait_idle(page)
+    off = _unavailability(e2e_database, plan.primary_id)
+    assert (plan.work_date, plan.work_date, UNAVAILABLE_REASON) in off
     page.get_by_text(f"Affected jobs of {plan.primary_label}").wait_for()
     job_line = f"{plan.installation_ref} · "
     page.get_by_text(re.compile(rf"^{re.escape(job_line)}.*{plan.time_slot}")).first.wait_for()
@@ -253,11 +321,17 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     page.get_by_text(
         f"{plan.installation_ref} reassigned to {plan.backup_code} (emergency backup)."
     ).wait_for()
-    wait_idle(page)
+    _settle(page)
 
     # the database: first team released with the reason kept, the backup holds the slot
     rows = _assignments(e2e_database, plan.installation_id)
-    first = next(r for r in rows if r["team_id"] == plan.primary_id and r["role"] == "primary")
+    booked_rows = [
+        r
+        for r in rows
+        if (r["team_id"], r["role"], r["work_date"], r["time_slot"])
+        == (plan.primary_id, "primary", plan.work_date, plan.time_slot)
+    ]
+    first = booked_rows[-1]  # the journey's booking (rows are oldest first)
     assert first["released_at"] is not None
     assert UNAVAILABLE_REASON in (first["reason"] or "")
     active = [r for r in rows if r["released_at"] is None]
@@ -267,7 +341,9 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     assert UNAVAILABLE_REASON in (active[0]["reason"] or "")
 
     # the page: the job left the affected list, and the board lists it under the backup team
+    _open_tab(page, "Team unavailable")
+    page.get_by_text(f"Affected jobs of {plan.primary_label}").wait_for()
     assert page.locator(f".st-key-dispatch_reassign_{plan.installation_id}").count() == 0
-    page.get_by_role("tab", name="Move / unassign").click()
+    _open_tab(page, "Move / unassign")
     _choose(page, "dispatch_move_job", f"{plan.installation_ref} · {plan.backup_code} ·")
     page.screenshot(path=str(ARTIFACTS / "dispatch-journey.png"), full_page=True)
