@@ -22,6 +22,7 @@ from domain.surveys import queries
 from domain.surveys.models import PARKING_TYPES, SITE_TYPES, SURVEY_STATUSES
 from domain.surveys.service import (
     ACTIVE_SURVEY_STATUSES,
+    add_survey_photo,
     cancel_survey,
     record_survey_report,
     reschedule_survey,
@@ -406,6 +407,26 @@ with tabs["Surveys"]:
                             lines=lines,
                         ),
                         lambda out: f"Report of survey {out.ref} saved ({_label(out.status)}).",
+                    )
+                with st.form(key("photo_form"), clear_on_submit=True):
+                    photo = st.file_uploader(
+                        "Site photo (JPEG, PNG, WebP or HEIC, up to 10 MB)",
+                        type=["jpg", "jpeg", "png", "webp", "heic"],
+                        key=key("photo_file"),
+                    )
+                    photo_caption = st.text_input("Caption", key=key("photo_caption"))
+                    photo_clicked = st.form_submit_button("Add photo", key=key("photo_submit"))
+                if photo_clicked and photo is not None:
+                    _run_action(
+                        lambda s: add_survey_photo(
+                            s,
+                            actor,
+                            survey_id=sv.id,
+                            data=photo.getvalue(),
+                            filename=photo.name,
+                            caption=photo_caption,
+                        ),
+                        lambda out: f"Photo added to survey {sv.ref}.",
                     )
 
         # submit

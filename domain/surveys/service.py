@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -38,12 +40,20 @@ from domain.calendar import local_date
 from domain.errors import Conflict, NotFound, PermissionDenied, TransitionError, ValidationError
 from domain.installations.models import InstallationAssignment
 from domain.leads.models import Lead
+from domain.media import remove_stored, store_upload
 from domain.permissions import require
 from domain.procurement.models import Material
 from domain.refs import next_ref
 from domain.scheduling import team_unavailability_reason, validate_slot
 from domain.surveys.dto import SurveyDTO
-from domain.surveys.models import PARKING_TYPES, SITE_TYPES, Survey, SurveyReport, SurveyReportLine
+from domain.surveys.models import (
+    PARKING_TYPES,
+    SITE_TYPES,
+    Survey,
+    SurveyMedia,
+    SurveyReport,
+    SurveyReportLine,
+)
 
 __all__ = [
     "ACTIVE_SURVEY_STATUSES",
@@ -672,3 +682,86 @@ def review_survey(
     )
     session.flush()
     return SurveyDTO.from_row(survey)
+
+
+@dataclass(frozen=True)
+class SurveyPhotoDTO:
+    """A stored survey photo: path relative to the data directory, size in bytes."""
+
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    file_path: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    caption: str | None
+
+
+PHOTO_STATUSES = ("scheduled", "completed")
+
+
+def add_survey_photo(
+    session: Session,
+    actor: Actor,
+    *,
+    survey_id: uuid.UUID,
+    data: bytes,
+    filename: str,
+    caption: str | None = None,
+    data_dir: Path | None = None,
+) -> SurveyPhotoDTO:
+    """Store a site photo of a survey (``survey_media``) while it is scheduled or completed.
+
+    The type is detected from the bytes and the file stored under a random name with its
+    sha256 (``domain.media.store_upload``, photos at most 10 MiB); the declared file name is
+    only the default caption. If the row cannot be written the file is removed again.
+
+    Raises:
+        PermissionDenied: without ``survey.record_report``, or a field engineer of another team.
+        NotFound: no such survey.
+        TransitionError: the survey is past the site visit (submitted, reviewed or cancelled).
+        ValidationError: ``file`` empty, too large or not a photo; ``caption`` too long.
+    """
+    require(actor, "survey.record_report")
+    survey = _load_survey(session, survey_id)
+    _require_own_team(actor, survey)
+    if survey.status not in PHOTO_STATUSES:
+        raise TransitionError(
+            f"survey {survey.ref} is {survey.status}; photos are added while it is scheduled "
+            "or completed"
+        )
+    text = _clean_text(caption, "caption", required=False, limit=200) or (filename or "")[:200]
+    stored = store_upload(data, declared_name=filename, kind="photo", data_dir=data_dir)
+    try:
+        with session.begin_nested():
+            row = SurveyMedia(
+                survey_id=survey.id,
+                file_path=stored.path,
+                content_type=stored.content_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                caption=text or None,
+                uploaded_by_id=actor.user_id,
+            )
+            session.add(row)
+            session.flush()
+    except BaseException:
+        remove_stored(stored.path, data_dir)
+        raise
+    audit.record(
+        session,
+        actor,
+        "survey.photo_add",
+        entity_type="survey_media",
+        entity_id=row.id,
+        after={"survey": survey.ref, "file_path": row.file_path, "sha256": row.sha256},
+    )
+    return SurveyPhotoDTO(
+        id=row.id,
+        survey_id=survey.id,
+        file_path=row.file_path,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        caption=row.caption,
+    )

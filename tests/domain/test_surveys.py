@@ -714,3 +714,58 @@ def test_database_allows_one_scheduled_survey_per_team_slot(w: dict) -> None:
                 status="cancelled",
             )
         )
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_survey_photos_are_stored_by_content_with_random_names(w: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from domain.surveys.models import SurveyMedia
+    from domain.surveys.service import add_survey_photo
+
+    sv = _schedule(w)
+    photo = _run(
+        w,
+        add_survey_photo,
+        "fe1",
+        survey_id=sv.id,
+        data=_png(),
+        filename="../../meter board.png",
+        data_dir=tmp_path,
+    )
+    stored = (tmp_path / photo.file_path).resolve()
+    assert stored.is_file() and tmp_path.resolve() in stored.parents
+    assert photo.content_type == "image/png" and photo.caption == "../../meter board.png"
+    assert "meter" not in photo.file_path  # random name, not the declared one
+    with pytest.raises(ValidationError) as exc:
+        _run(
+            w,
+            add_survey_photo,
+            "fe1",
+            survey_id=sv.id,
+            data=b"MZ\x90\x00" + b"\x00" * 64,
+            filename="site.jpg",
+            data_dir=tmp_path,
+        )
+    assert "file" in exc.value.errors
+    with pytest.raises(PermissionDenied):
+        _run(
+            w,
+            add_survey_photo,
+            "fe2",
+            survey_id=sv.id,
+            data=_png(),
+            filename="x.png",
+            data_dir=tmp_path,
+        )
+    with session_scope(w["engine"], readonly=True) as s:
+        rows = s.scalars(select(SurveyMedia).where(SurveyMedia.survey_id == sv.id)).all()
+        assert [r.sha256 for r in rows] == [photo.sha256]
+    assert _audits(w, "survey.photo_add", photo.id) == 1

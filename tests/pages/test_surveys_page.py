@@ -228,3 +228,34 @@ def test_cancel_through_the_page(world: dict) -> None:
     assert list(_table(at)["Status"]) == ["cancelled"]
     with session_scope(world["engine"]) as s:
         assert s.get(Lead, world["lead1"]).status == "contacted"
+
+
+def test_field_engineer_adds_a_site_photo_through_the_page(
+    world: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from db.settings import get_settings
+    from domain.surveys.models import SurveyMedia
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 40)).save(buf, "PNG")
+    sv = _schedule(world, "lead1")
+    at = _open(world["fe1"])
+    at.selectbox(key="sv_detail_ref").select(sv.ref).run()
+    at.file_uploader(key=f"sv_photo_file_{sv.ref}").upload("meter.png", buf.getvalue(), "image/png")
+    at.text_input(key=f"sv_photo_caption_{sv.ref}").input("Meter board")
+    at.button(key=f"sv_photo_submit_{sv.ref}").click().run()
+    assert not at.exception
+    assert any("Photo added" in m.value for m in at.success)
+    with session_scope(world["engine"], readonly=True) as s:
+        rows = s.execute(
+            select(SurveyMedia.caption, SurveyMedia.file_path).where(SurveyMedia.survey_id == sv.id)
+        ).all()
+    assert [caption for caption, _ in rows] == ["Meter board"]
+    assert (tmp_path / rows[0][1]).is_file()
