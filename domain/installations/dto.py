@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from typing import ClassVar
 
 import pandas as pd
 
 from domain.installations.models import Installation
+from domain.paging import Page
 
 
 @dataclass(frozen=True)
@@ -59,26 +61,12 @@ class InstallationRow:
     completed_at: datetime | None
 
 
-INSTALLATION_ROW_COLUMNS = tuple(f.name for f in fields(InstallationRow))
-
-
 @dataclass(frozen=True)
-class InstallationPage:
+class InstallationPage(Page):
     """One page of installations and the total matching the filters."""
 
+    row_type: ClassVar[type] = InstallationRow
     rows: tuple[InstallationRow, ...]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.page_size))
-
-    def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame with the ``InstallationRow`` columns."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(INSTALLATION_ROW_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from typing import ClassVar
 
 import pandas as pd
 
 from domain.leads.models import Lead
+from domain.paging import Page
 
 
 @dataclass(frozen=True)
@@ -89,26 +91,12 @@ class LeadRow:
     received_at: datetime
 
 
-LEAD_ROW_COLUMNS = tuple(f.name for f in fields(LeadRow))
-
-
 @dataclass(frozen=True)
-class LeadPage:
+class LeadPage(Page):
     """One page of leads (newest received first) and the total matching the filters."""
 
+    row_type: ClassVar[type] = LeadRow
     rows: tuple[LeadRow, ...]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.page_size))
-
-    def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame with the ``LeadRow`` columns (empty frame keeps them)."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(LEAD_ROW_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ fractional); ``completed_at`` / ``created_at`` are aware UTC datetimes.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import ClassVar
 
-import pandas as pd
-
+from domain.paging import Page
 from domain.service.models import ServiceTicket, ServiceVisit
 
 
@@ -104,26 +104,12 @@ class TicketRow:
     resolution_days: int | None
 
 
-TICKET_ROW_COLUMNS = tuple(f.name for f in fields(TicketRow))
-
-
 @dataclass(frozen=True)
-class TicketPage:
+class TicketPage(Page):
     """One page of tickets (latest fault reported first) and the total matching the filters."""
 
+    row_type: ClassVar[type] = TicketRow
     rows: tuple[TicketRow, ...]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.page_size))
-
-    def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame with the ``TicketRow`` columns (empty frame keeps them)."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(TICKET_ROW_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 import pandas as pd
 
+from domain.paging import Page
 from domain.surveys.models import Survey
 
 
@@ -99,26 +101,12 @@ class SurveyRow:
     completed_at: datetime | None
 
 
-SURVEY_ROW_COLUMNS = tuple(f.name for f in fields(SurveyRow))
-
-
 @dataclass(frozen=True)
-class SurveyPage:
+class SurveyPage(Page):
     """One page of surveys (latest survey date first) and the total matching the filters."""
 
+    row_type: ClassVar[type] = SurveyRow
     rows: tuple[SurveyRow, ...]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.page_size))
-
-    def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame with the ``SurveyRow`` columns (empty frame keeps them)."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(SURVEY_ROW_COLUMNS))
 
 
 @dataclass(frozen=True)
