@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from domain.accounts.models import AppUser, AuditEvent, FieldTeam, Oem, Zone
@@ -49,15 +49,10 @@ from domain.installations.service import (
     transition_permission,
 )
 from domain.leads.models import Lead
+from domain.paging import check_date_range, check_page, matches_any
 from domain.permissions import can, require
 from domain.procurement.models import Material
 from domain.surveys.models import Survey
-
-MAX_PAGE_SIZE = 500
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _own_team_clause(team_id: uuid.UUID) -> Any:
@@ -118,12 +113,8 @@ def list_installations(
     require(actor, "installation.read")
     if status is not None and status not in INSTALLATION_STATUSES:
         raise ValidationError({"status": f"unknown status {status!r}"})
-    if page < 1:
-        raise ValidationError({"page": "page must be 1 or more"})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": f"page size must be 1..{MAX_PAGE_SIZE}"})
-    if date_from and date_to and date_from > date_to:
-        raise ValidationError({"date_from": "the start date is after the end date"})
+    check_page(page, page_size)
+    check_date_range(date_from, date_to)
     conditions = _scope_conditions(actor)
     if conditions is None:
         return InstallationPage(rows=(), total=0, page=page, page_size=page_size)
@@ -139,23 +130,11 @@ def list_installations(
         conditions.append(Installation.scheduled_date >= date_from)
     if date_to is not None:
         conditions.append(Installation.scheduled_date <= date_to)
-    term = (search or "").strip()
-    if term:
-        pattern = f"%{_escape_like(term.lower())}%"
-        conditions.append(
-            or_(
-                *(
-                    func.lower(col).like(pattern, escape="\\")
-                    for col in (
-                        Installation.ref,
-                        Lead.ref,
-                        Lead.customer_name,
-                        Lead.phone,
-                        Lead.city,
-                    )
-                )
-            )
-        )
+    found = matches_any(
+        search, (Installation.ref, Lead.ref, Lead.customer_name, Lead.phone, Lead.city)
+    )
+    if found is not None:
+        conditions.append(found)
 
     total = session.execute(
         select(func.count(Installation.id))

@@ -28,10 +28,9 @@ from domain.leads.dto import (
     RelatedRef,
 )
 from domain.leads.models import LEAD_STATUSES, Lead, LeadImport
+from domain.paging import check_date_range, check_page, matches_any
 from domain.permissions import require
 from domain.surveys.models import Survey
-
-MAX_PAGE_SIZE = 500
 
 
 def _scoped_oem(actor: Actor, oem_id: uuid.UUID | None) -> tuple[uuid.UUID | None, bool]:
@@ -43,10 +42,6 @@ def _scoped_oem(actor: Actor, oem_id: uuid.UUID | None) -> tuple[uuid.UUID | Non
     if actor.role == "oem_viewer":
         return actor.oem_id, True
     return oem_id, False
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_leads(
@@ -81,12 +76,8 @@ def list_leads(
     require(actor, "lead.read")
     if status is not None and status not in LEAD_STATUSES:
         raise ValidationError({"status": f"unknown status {status!r}"})
-    if page < 1:
-        raise ValidationError({"page": "page must be 1 or more"})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": f"page size must be 1..{MAX_PAGE_SIZE}"})
-    if received_from and received_to and received_from > received_to:
-        raise ValidationError({"received_from": "the start date is after the end date"})
+    check_page(page, page_size)
+    check_date_range(received_from, received_to, "received_from")
 
     scoped_oem, confined = _scoped_oem(actor, oem_id)
     conditions: list[Any] = []
@@ -107,24 +98,16 @@ def list_leads(
     if received_to is not None:
         conditions.append(Lead.received_at < local_midnight_utc(received_to + timedelta(days=1)))
     term = (search or "").strip()
-    if term:
-        pattern = f"%{_escape_like(term.lower())}%"
+    found = matches_any(
+        term,
+        (Lead.ref, Lead.oem_lead_ref, Lead.customer_name, Lead.city, Lead.pincode, Lead.phone),
+    )
+    if found is not None:
         digits = "".join(ch for ch in term if ch.isdigit())
-        options = [
-            func.lower(col).like(pattern, escape="\\")
-            for col in (
-                Lead.ref,
-                Lead.oem_lead_ref,
-                Lead.customer_name,
-                Lead.city,
-                Lead.pincode,
-                Lead.phone,
-            )
-        ]
         phone_like = all(ch.isdigit() or ch in " +-()." for ch in term)
-        if phone_like and len(digits) >= 4:
-            options.append(Lead.phone.like(f"%{digits}%"))
-        conditions.append(or_(*options))
+        if phone_like and len(digits) >= 4:  # "98450 12345" finds +919845012345
+            found = or_(found, Lead.phone.like(f"%{digits}%"))
+        conditions.append(found)
 
     total = session.execute(select(func.count(Lead.id)).where(*conditions)).scalar_one()
     stmt = (

@@ -16,7 +16,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
 from sqlalchemy.orm import Session
 
 from domain.accounts.models import FieldTeam, Oem, Zone
@@ -24,6 +24,7 @@ from domain.actor import Actor
 from domain.errors import NotFound, ValidationError
 from domain.installations.models import Installation
 from domain.leads.models import Lead
+from domain.paging import MAX_PAGE_SIZE, check_date_range, check_page, matches_any
 from domain.permissions import require
 from domain.service.dto import (
     InstalledOption,
@@ -36,8 +37,6 @@ from domain.service.dto import (
 )
 from domain.service.models import TICKET_STATUSES, ServiceTicket, ServiceVisit
 from domain.service.service import INSTALLED_STATUSES
-
-MAX_PAGE_SIZE = 500
 
 
 def days_between(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
@@ -80,11 +79,6 @@ def _visibility(actor: Actor) -> list[ColumnElement[bool]]:
     ]
 
 
-def _check_range(date_from: date | None, date_to: date | None) -> None:
-    if date_from and date_to and date_from > date_to:
-        raise ValidationError({"date_from": "the start date is after the end date"})
-
-
 def list_tickets(
     session: Session,
     actor: Actor,
@@ -116,11 +110,8 @@ def list_tickets(
     require(actor, "service.read")
     if status is not None and status not in TICKET_STATUSES:
         raise ValidationError({"status": f"unknown status {status!r}"})
-    if page < 1:
-        raise ValidationError({"page": "page must be 1 or more"})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": f"page size must be 1..{MAX_PAGE_SIZE}"})
-    _check_range(date_from, date_to)
+    check_page(page, page_size)
+    check_date_range(date_from, date_to)
     conditions = _visibility(actor)
     if status is not None:
         conditions.append(ServiceTicket.status == status)
@@ -285,7 +276,7 @@ def service_times(
         ValidationError: date_from after date_to.
     """
     require(actor, "service.read")
-    _check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     conditions = [*_visibility(actor), ServiceTicket.status != "cancelled"]
     if date_from is not None:
         conditions.append(ServiceTicket.fault_reported_date >= date_from)
@@ -352,21 +343,9 @@ def list_installed(
         .order_by(Installation.completed_at.desc().nulls_last(), Installation.ref.desc())
         .limit(limit)
     )
-    term = (search or "").strip().lower()
-    if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                *(
-                    func.lower(col).like(pattern, escape="\\")
-                    for col in (
-                        Installation.ref,
-                        Lead.ref,
-                        Lead.customer_name,
-                        Lead.phone,
-                        Lead.city,
-                    )
-                )
-            )
-        )
+    found = matches_any(
+        search, (Installation.ref, Lead.ref, Lead.customer_name, Lead.phone, Lead.city)
+    )
+    if found is not None:
+        stmt = stmt.where(found)
     return tuple(InstalledOption(*r) for r in session.execute(stmt).all())

@@ -17,6 +17,7 @@ from domain.accounts.models import AppUser, FieldTeam, Oem, Zone
 from domain.actor import Actor
 from domain.errors import NotFound, ValidationError
 from domain.leads.models import Lead
+from domain.paging import check_date_range, check_page
 from domain.permissions import require
 from domain.procurement.models import Material
 from domain.surveys.dto import (
@@ -31,8 +32,6 @@ from domain.surveys.dto import (
 )
 from domain.surveys.models import SURVEY_STATUSES, Survey, SurveyReport, SurveyReportLine
 from domain.surveys.service import ACTIVE_SURVEY_STATUSES, OPEN_LEAD_STATUSES
-
-MAX_PAGE_SIZE = 500
 
 
 def _scope(actor: Actor) -> list[Any] | None:
@@ -73,12 +72,8 @@ def list_surveys(
     require(actor, "survey.read")
     if status is not None and status not in SURVEY_STATUSES:
         raise ValidationError({"status": f"unknown status {status!r}"})
-    if page < 1:
-        raise ValidationError({"page": "page must be 1 or more"})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": f"page size must be 1..{MAX_PAGE_SIZE}"})
-    if date_from and date_to and date_from > date_to:
-        raise ValidationError({"date_from": "the start date is after the end date"})
+    check_page(page, page_size)
+    check_date_range(date_from, date_to)
     conditions = _scope(actor)
     if conditions is None:
         return SurveyPage(rows=(), total=0, page=page, page_size=page_size)
