@@ -1,6 +1,7 @@
 """Import every context's mapped classes so ``Base.metadata`` holds the whole model."""
 
 from db.base import Base
+from domain import business_calendar, slots
 from domain.accounts import models as accounts
 from domain.installations import models as installations
 from domain.jobs import models as jobs
@@ -16,6 +17,7 @@ metadata = Base.metadata
 __all__ = [
     "Base",
     "accounts",
+    "business_calendar",
     "installations",
     "jobs",
     "leads",
@@ -24,6 +26,7 @@ __all__ = [
     "procurement",
     "reporting",
     "service",
+    "slots",
     "surveys",
     "metadata",
 ]

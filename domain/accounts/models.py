@@ -156,6 +156,9 @@ class AppUser(TimestampMixin, Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # Bumped when the password changes (or is reset) or the role/scope changes: a logged-in
+    # session or login cookie carrying an older version is logged out (app/auth.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEvent(IdMixin, Base):

@@ -54,6 +54,8 @@ class Installation(TimestampMixin, Base):
         Index("ix_installation_status", "status"),
         Index("ix_installation_completed_at", "completed_at"),
         Index("ix_installation_scheduled_date", "scheduled_date"),
+        # covering the KPI SLA scan (domain.kpi): completions in lead order, see sla_sql
+        Index("ix_installation_lead_completed", "lead_id", "completed_at", "install_level"),
     )
     ref: Mapped[str] = mapped_column(String(20), unique=True)
     survey_id: Mapped[uuid.UUID] = mapped_column(

@@ -50,6 +50,8 @@ class Lead(TimestampMixin, Base):
         Index("ix_lead_received_at", "received_at"),
         Index("ix_lead_oem_phone", "oem_id", "phone"),
         Index("ix_lead_status", "status"),
+        # covering the KPI SLA join (domain.kpi): read in id order without the wide rows
+        Index("ix_lead_sla_cover", "id", "oem_id", "zone_id", "received_at"),
     )
     ref: Mapped[str] = mapped_column(String(20), unique=True)
     oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="RESTRICT"))

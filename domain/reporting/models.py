@@ -8,8 +8,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +33,8 @@ PACK_STATUSES = ("draft", "compiled", "submitted", "accepted", "rejected")
 OEM_RESPONSES = ("pending", "accepted", "revision_needed")
 MONTH_STATUSES = ("open", "in_review", "closed", "invoiced")
 REPORT_TYPES = ("weekly", "monthly", "closure_pack")
+COMPILED_REPORT_TYPES = ("weekly", "monthly")
+REQUEST_STATUSES = ("queued", "running", "done", "failed")
 
 
 class ClosurePack(TimestampMixin, Base):
@@ -64,6 +69,29 @@ class ClosurePack(TimestampMixin, Base):
     oem_response: Mapped[str] = mapped_column(String(20), default="pending")
     version: Mapped[int] = mapped_column(Integer, default=1)
     revision_reason: Mapped[str | None] = mapped_column(Text)
+    compiled_at: Mapped[datetime | None]
+    report_file: Mapped[str | None] = mapped_column(String(300))
+
+
+class ClosurePackRevision(IdMixin, Base):
+    """An earlier version of a closure pack, kept when the OEM asks for a revision (seed 000).
+
+    ``snapshot`` holds what the pack said at that version (checklist, figures, refs);
+    ``report_file`` its PDF, relative to the data directory; ``reason`` the OEM's request.
+    """
+
+    __tablename__ = "closure_pack_revision"
+    __table_args__ = (UniqueConstraint("closure_pack_id", "version"),)
+    closure_pack_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("closure_pack.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_file: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL")
+    )
 
 
 class _ReportFigures:
@@ -74,6 +102,11 @@ class _ReportFigures:
     report_file: Mapped[str | None] = mapped_column(String(300))
     submitted_at: Mapped[datetime | None]
     compiled_at: Mapped[datetime | None]
+    # Frozen snapshot of everything else the report shows (per-zone breakdown, tables), and
+    # its version: a recompile that changes figures bumps it and keeps the old one in
+    # ``report_version``.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class WeeklyReport(_ReportFigures, TimestampMixin, Base):
@@ -138,3 +171,62 @@ class ReportSubmission(IdMixin, Base):
     submitted_at: Mapped[datetime]
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     acknowledged_at: Mapped[datetime | None]
+
+
+class ReportVersion(IdMixin, Base):
+    """A weekly or monthly report's figures as they were before a recompile changed them."""
+
+    __tablename__ = "report_version"
+    __table_args__ = (
+        one_of("report_type", COMPILED_REPORT_TYPES),
+        UniqueConstraint("report_type", "report_id", "version"),
+    )
+    report_type: Mapped[str] = mapped_column(String(20))
+    report_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_file: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL")
+    )
+
+
+class ReportRequest(TimestampMixin, Base):
+    """A report compile queued in the database and run by the scheduler sidecar.
+
+    The app never compiles in the page: it queues a request (``requested_by_id`` set), the
+    sidecar's scheduled jobs queue theirs (``requested_by_id`` NULL) and one worker loop picks
+    them up. At most one ``queued``/``running`` request per (type, OEM, period) (partial unique
+    index), so asking twice does not compile twice. ``force`` recompiles a submitted report.
+    """
+
+    __tablename__ = "report_request"
+    __table_args__ = (
+        one_of("report_type", COMPILED_REPORT_TYPES),
+        one_of("status", REQUEST_STATUSES),
+        Index("ix_report_request_status_created", "status", "created_at"),
+        Index(
+            "uq_report_request_pending",
+            "report_type",
+            "oem_id",
+            "period_start",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+    report_type: Mapped[str] = mapped_column(String(20))
+    oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

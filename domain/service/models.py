@@ -61,6 +61,8 @@ class ServiceTicket(TimestampMixin, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("app_user.id", ondelete="SET NULL")
     )
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    cancelled_at: Mapped[datetime | None]
 
 
 class ServiceVisit(TimestampMixin, Base):
