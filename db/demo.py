@@ -53,6 +53,7 @@ from domain.installations.models import (
     InstallationStatusChange,
     TeamDailyLog,
 )
+from domain.installations.scheduling import BOOKABLE_STATUSES
 from domain.leads.models import Lead, LeadImport
 from domain.procurement.models import (
     ChargerKitLine,
@@ -73,6 +74,12 @@ SLOTS = ("09-12", "12-15", "15-18")
 SLOT_START_MIN = {"09-12": 9 * 60, "12-15": 12 * 60, "15-18": 15 * 60}
 HISTORY_DAYS = 548  # ~18 months
 BASE_LEADS = 5000  # leads at scale 1.0
+# Work in hand at "now", topped up after the simulation so that every scale shows it: leads
+# whose latest survey is at each step (target -> at least this many leads), and per zone open
+# installations with an agreed date in the next 3 weeks that no team is booked for yet.
+PIPELINE_MIN = {"scheduled": 2, "completed": 2, "submitted": 2, "rejected": 2, "surveyed": 2}
+UNASSIGNED_PER_ZONE = 2
+UNASSIGNED_HORIZON_DAYS = 21
 NOW_LOCAL = time(13, 0)
 
 DISTRICT_CITY = {
@@ -474,6 +481,7 @@ class DemoGenerator:
         plans.sort(key=lambda p: p[0])
         for received, zone, oem, batch_id in plans:
             self._lead(received, zone, oem, batch_id)
+        self._pipeline()
         self._stock()
         self._daily_logs()
         self._assign_refs()
@@ -504,8 +512,21 @@ class DemoGenerator:
         batch["rows_imported"] += 1
         return batch["created_at"], batch["id"]
 
-    def _lead(self, received: datetime, zone: _Zone, oem: _Oem, batch_id: uuid.UUID | None) -> None:
-        """One lead: arrival, contact, survey(s), installation, pack, service; cut at now."""
+    def _lead(
+        self,
+        received: datetime,
+        zone: _Zone,
+        oem: _Oem,
+        batch_id: uuid.UUID | None,
+        target: str | None = None,
+    ) -> None:
+        """One lead: arrival, contact, survey(s), installation, pack, service; cut at now.
+
+        ``target`` (see ``_pipeline``) stops the lead at a step of the work in hand: survey
+        ``completed`` (not submitted yet), ``submitted`` (not reviewed yet), ``rejected`` (no new
+        survey booked yet), ``surveyed`` (no installation yet) or ``unassigned`` (installation
+        with a date but no team); it also rules out cancellation.
+        """
         rng = self.rng
         name, phone, email = self._person(zone.code)
         locality, city, pins = rng.choice(zone.places)
@@ -554,6 +575,8 @@ class DemoGenerator:
             stage = "post_survey"
         elif fate < 0.075:
             stage = "installation"
+        if target is not None:
+            stage = None
 
         contact_at = received + self.minutes(30, 20 * 60)
         if contact_at > self.now:
@@ -575,6 +598,8 @@ class DemoGenerator:
         earliest = max(
             add_business_days(recv_day, k, zone.subdiv), local_day(book_at) + timedelta(days=1)
         )
+        if target in ("completed", "submitted"):  # surveyed yesterday (or this morning)
+            earliest = max(self.today - timedelta(days=1), local_day(book_at) + timedelta(days=1))
         survey, report, survey_day, team = None, None, None, None
         for attempt in range(2):
             team, survey_day, slot = self._book(zone, None, earliest)
@@ -611,17 +636,19 @@ class DemoGenerator:
             self.jobs_done[(team.id, survey_day)] += 1
             survey.update(status="completed", completed_at=done_at, updated_at=done_at)
             submitted_at = done_at + self.minutes(30, 300)
-            if submitted_at > self.now:
+            if submitted_at > self.now or target == "completed":
                 return
             report = self._survey_report(survey, team, lead, charger_type, zone, submitted_at)
             survey.update(status="submitted", submitted_at=submitted_at, updated_at=submitted_at)
             reviewed_at = submitted_at + self.minutes(60, 20 * 60)
-            if reviewed_at > self.now:
+            if reviewed_at > self.now or target == "submitted":
                 return
             survey.update(reviewer_id=self.planner, reviewed_at=reviewed_at, updated_at=reviewed_at)
-            if attempt == 0 and rng.random() < 0.04:
+            if attempt == 0 and (rng.random() < 0.04 or target == "rejected"):
                 survey.update(status="reviewed_rejected", review_notes=rng.choice(REJECT_NOTES))
                 set_status("contacted", reviewed_at)  # as review_survey does on rejection
+                if target == "rejected":
+                    return  # the new survey is not booked yet
                 book_at = reviewed_at
                 earliest = add_business_days(local_day(reviewed_at), rng.randint(1, 3), zone.subdiv)
                 continue
@@ -638,11 +665,171 @@ class DemoGenerator:
                 set_status("cancelled", cancel_at, rng.choice(CANCEL_REASONS["post_survey"]))
             return
         created_at = reviewed_at + self.minutes(10, 240)
-        if created_at > self.now:
+        if created_at > self.now or target == "surveyed":
+            return
+        if target == "unassigned":
+            self._unassigned_installation(lead, survey, report, zone, created_at, set_status)
             return
         self._installation(
             lead, survey, report, zone, oem, recv_day, survey_day, created_at, stage, set_status
         )
+
+    # ------------------------------------------------------------ work in hand
+    def _pipeline(self) -> None:
+        """Top up the work in hand at "now" (``PIPELINE_MIN``, ``UNASSIGNED_PER_ZONE``).
+
+        The simulation alone leaves few leads mid-survey at small scales, and books a team for
+        every installation it creates. This adds recent leads that stop at the missing steps
+        (counted first, so larger scales add fewer), and per zone installations with an
+        agreed date in the next ``UNASSIGNED_HORIZON_DAYS`` days that no team is booked for
+        yet, for the dispatch board. Deterministic: zones by code, bounded attempts.
+        """
+        rng = self.rng
+        oem_w = [o.weight for o in self.oems]
+        latest: dict[uuid.UUID, dict[str, Any]] = {}
+        for sv in self.rows[Survey]:
+            latest[sv["lead_id"]] = sv  # a lead's surveys are appended oldest first
+        lead_status = {lead["id"]: lead["status"] for lead in self.rows[Lead]}
+        have: Counter[str] = Counter()
+        for lead_id, sv in latest.items():
+            have[self._survey_step(sv["status"], lead_status[lead_id])] += 1
+        assigned = {
+            a["installation_id"]
+            for a in self.rows[InstallationAssignment]
+            if a["released_at"] is None
+        }
+        horizon = self.today + timedelta(days=UNASSIGNED_HORIZON_DAYS)
+        unassigned: Counter[uuid.UUID] = Counter()
+        zone_of = {lead["id"]: lead["zone_id"] for lead in self.rows[Lead]}
+        for inst in self.rows[Installation]:
+            d = inst["scheduled_date"]
+            if (
+                inst["status"] in BOOKABLE_STATUSES
+                and inst["id"] not in assigned
+                and d is not None
+                and self.today < d <= horizon
+            ):
+                unassigned[zone_of[inst["lead_id"]]] += 1
+
+        def received_for(target: str) -> datetime:
+            back = {"scheduled": (1, 2), "completed": (3, 5), "submitted": (3, 5)}
+            lo, hi = back.get(target, (10, 16))
+            day = self.today - timedelta(days=rng.randint(lo, hi))
+            return at_local(day, rng.randint(9 * 60, 19 * 60))
+
+        wanted: list[tuple[str, _Zone | None, int]] = [
+            (target, None, n - have[target]) for target, n in PIPELINE_MIN.items()
+        ]
+        wanted += [
+            ("unassigned", zone, UNASSIGNED_PER_ZONE - unassigned[zone.id]) for zone in self.zones
+        ]
+        turn = 0
+        for target, zone, missing in wanted:
+            for _ in range(max(0, missing) * 10):
+                if missing <= 0:
+                    break
+                z = zone or self.zones[turn % len(self.zones)]
+                turn += 1
+                oem = rng.choices(self.oems, oem_w)[0]
+                self._lead(received_for(target), z, oem, None, target=target)
+                lead = self.rows[Lead][-1]
+                sv = self.rows[Survey][-1] if self.rows[Survey] else None
+                if sv is None or sv["lead_id"] != lead["id"]:
+                    continue
+                if target == "unassigned":
+                    inst = self.rows[Installation][-1]
+                    missing -= inst["lead_id"] == lead["id"]
+                else:
+                    missing -= self._survey_step(sv["status"], lead["status"]) == target
+
+    @staticmethod
+    def _survey_step(survey_status: str, lead_status: str) -> str:
+        """The ``PIPELINE_MIN`` step of a lead from its latest survey (or ``other``)."""
+        if survey_status == "reviewed_rejected":
+            return "rejected"
+        if survey_status == "reviewed_approved":
+            return "surveyed" if lead_status == "surveyed" else "other"
+        return survey_status  # scheduled, completed, submitted, cancelled
+
+    def _planned_installation(
+        self,
+        survey: dict[str, Any],
+        lead: dict[str, Any],
+        report: dict[str, Any],
+        day: date,
+        slot: str,
+        created_at: datetime,
+    ) -> dict[str, Any]:
+        """A new ``planned`` installation row for an approved survey, with its INS ref."""
+        inst: dict[str, Any] = {
+            "id": self.uid(),
+            "ref": None,
+            "survey_id": survey["id"],
+            "lead_id": lead["id"],
+            "status": "planned",
+            "scheduled_date": day,
+            "time_slot": slot,
+            "material_ready": False,
+            "customer_confirmed": False,
+            "confirmed_at": None,
+            "confirmed_by_id": None,
+            "demo_completed": False,
+            "install_level": report["_level"],
+            "completed_at": None,
+            "closed_at": None,
+            "cancel_reason": None,
+            "reschedule_reason": None,
+            "created_by_id": self.planner,
+            "created_at": created_at,
+            "updated_at": created_at,
+        }
+        self.rows[Installation].append(inst)
+        self._ref("INS", created_at, inst)
+        return inst
+
+    def _unassigned_installation(
+        self,
+        lead: dict[str, Any],
+        survey: dict[str, Any],
+        report: dict[str, Any],
+        zone: _Zone,
+        created_at: datetime,
+        set_status: Any,
+    ) -> None:
+        """An installation with the customer's agreed date (1..``UNASSIGNED_HORIZON_DAYS``
+        days ahead, a business day) and slot, material in progress, and no team yet."""
+        rng = self.rng
+        day = self.today + timedelta(days=rng.randint(1, UNASSIGNED_HORIZON_DAYS - 3))
+        while not is_business_day(day, zone.subdiv):
+            day += timedelta(days=1)
+        inst = self._planned_installation(survey, lead, report, day, rng.choice(SLOTS), created_at)
+        set_status("installation_scheduled", created_at)
+        pending_at = created_at + self.minutes(5, 60)
+        ready_at = pending_at + self.minutes(120, 40 * 60)
+        by = self.procurement
+        events = [
+            (None, "planned", created_at, self.planner, None),
+            ("planned", "material_pending", pending_at, by, "Stock check started"),
+            ("material_pending", "material_ready", ready_at, by, "Material allocated"),
+        ]
+        for from_status, to_status, when, who, reason in events:
+            if when > self.now:
+                break
+            self.rows[InstallationStatusChange].append(
+                {
+                    "id": self.uid(),
+                    "installation_id": inst["id"],
+                    "from_status": from_status,
+                    "to_status": to_status,
+                    "changed_by_id": who,
+                    "reason": reason,
+                    "created_at": when,
+                }
+            )
+            inst.update(status=to_status, updated_at=when)
+        if inst["status"] == "material_ready":
+            inst["material_ready"] = True
+            self._allocate(inst, report, zone, ready_at, day, None)
 
     def _survey_report(
         self,
@@ -754,30 +941,7 @@ class DemoGenerator:
             add_business_days(recv_day, k, zone.subdiv), local_day(created_at) + timedelta(days=1)
         )
         team, day, slot = self._book(zone, charger_type, earliest)
-        inst: dict[str, Any] = {
-            "id": self.uid(),
-            "ref": None,
-            "survey_id": survey["id"],
-            "lead_id": lead["id"],
-            "status": "planned",
-            "scheduled_date": day,
-            "time_slot": slot,
-            "material_ready": False,
-            "customer_confirmed": False,
-            "confirmed_at": None,
-            "confirmed_by_id": None,
-            "demo_completed": False,
-            "install_level": report["_level"],
-            "completed_at": None,
-            "closed_at": None,
-            "cancel_reason": None,
-            "reschedule_reason": None,
-            "created_by_id": self.planner,
-            "created_at": created_at,
-            "updated_at": created_at,
-        }
-        self.rows[Installation].append(inst)
-        self._ref("INS", created_at, inst)
+        inst = self._planned_installation(survey, lead, report, day, slot, created_at)
         set_status("installation_scheduled", created_at)
 
         events: list[tuple[str, datetime, uuid.UUID | None, str | None]] = []

@@ -54,8 +54,10 @@ from domain.accounts.models import (
 )
 from domain.accounts.passwords import hash_password
 from domain.actor import SYSTEM
+from domain.business_calendar import require_business_calendar
 from domain.leads.models import Lead
 from domain.procurement.models import ChargerKitLine, Material, Vendor
+from domain.slots import rebuild_team_slot_bookings
 
 __all__ = ["main", "seed_all", "seed_demo", "seed_reference", "team_codes"]
 
@@ -246,7 +248,8 @@ def seed_demo(
         today: last day of the history (default: today in Asia/Kolkata); "now" is 13:00 local.
 
     Returns:
-        Rows inserted per table name (``{"lead": 5012, ...}``); an empty dict when the
+        Rows inserted per table name (``{"lead": 5012, ...}``, ``team_slot_booking`` rebuilt
+        from the jobs that hold a team slot); an empty dict when the
         database already has leads (nothing is added). One ``audit_event`` ``seed.demo``
         records the run.
 
@@ -260,6 +263,9 @@ def seed_demo(
     if session.execute(select(Lead.id).limit(1)).first() is not None:
         return {}
     counts = generate_demo(session, seed=seed, scale=scale, today=today)
+    # the generator writes surveys, assignments and visits directly: fill the shared team-slot
+    # table from them (one row per job holding a team slot, see domain.slots)
+    counts["team_slot_booking"] = rebuild_team_slot_bookings(session)
     audit.record(
         session,
         SYSTEM,
@@ -290,7 +296,8 @@ def seed_all(
     today: date | None = None,
     demo: bool = True,
 ) -> dict[str, int]:
-    """Reference data, then (``demo=True``) the demo history, in one transaction.
+    """Reference data, then (``demo=True``) the demo history, then the ``business_day``
+    calendar (``domain.business_calendar``), in one transaction.
 
     Returns:
         Row counts per table after seeding (every table of the model).
@@ -299,6 +306,12 @@ def seed_all(
         seed_reference(s)
         if demo:
             seed_demo(s, seed=seed, scale=scale, today=today)
+        # the business-day calendar of every zone's state (SLA queries count business days in
+        # SQL with it): the leads' years, last year, this year and the next
+        year = (today or datetime.now(ZoneInfo("Asia/Kolkata")).date()).year
+        require_business_calendar(
+            s, first=date(year - 1, 1, 1), last=date(year + 1, 12, 31), lead_dates=True
+        )
         s.flush()
         return table_counts(s)
 

@@ -6,6 +6,7 @@ settings, so `DATABASE_URL` selects the database everywhere.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
         lockout_attempts / lockout_minutes: failed logins before an account is locked, and for
             how long (minutes).
         time_slots: the bookable time slots of a working day (env ``TIME_SLOTS`` as JSON).
+        procurement_approval_limit_inr: a procurement request whose estimated cost is above
+            this amount (INR) needs a manager's (or admin's) approval (seed 004 / issue 4).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_prefix="", extra="ignore")
@@ -44,6 +47,7 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     sqlite_busy_timeout_ms: int = 15000
     time_slots: tuple[str, ...] = ("09-12", "12-15", "15-18")
+    procurement_approval_limit_inr: Decimal = Decimal("10000")
 
 
 @lru_cache(maxsize=1)

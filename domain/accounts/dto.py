@@ -27,6 +27,7 @@ class UserDTO:
     failed_login_count: int
     locked_until: datetime | None
     last_login_at: datetime | None
+    session_version: int = 0
 
     @classmethod
     def from_row(cls, u: AppUser) -> UserDTO:
@@ -44,6 +45,7 @@ class UserDTO:
             failed_login_count=u.failed_login_count,
             locked_until=u.locked_until,
             last_login_at=u.last_login_at,
+            session_version=u.session_version or 0,
         )
 
     def as_actor(self) -> Actor:

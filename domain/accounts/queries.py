@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from db.types import utcnow
 from domain.accounts.models import AppUser, FieldTeam, Oem, Zone
 from domain.actor import Actor
 from domain.permissions import require
@@ -72,13 +74,22 @@ class TeamOption:
 
 
 def list_users(
-    session: Session, actor: Actor, *, role: str | None = None, active: bool | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    locked: bool | None = None,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """All users, ordered by username (permission ``user.list``).
 
     Args:
         role: only this role when given.
         active: only active (True) or inactive (False) users when given.
+        locked: only users locked out at ``now`` (``locked_until`` in the future; True) or
+            not locked (False) when given.
+        now: aware UTC time the lock is judged at (default: the clock).
 
     Returns:
         DataFrame with columns ``USER_COLUMNS``: ``id`` (UUID), ``username``, ``full_name``,
@@ -117,6 +128,12 @@ def list_users(
         stmt = stmt.where(AppUser.role == role)
     if active is not None:
         stmt = stmt.where(AppUser.active.is_(active))
+    if locked is not None:
+        moment = now or utcnow()
+        if locked:
+            stmt = stmt.where(AppUser.locked_until.is_not(None), AppUser.locked_until > moment)
+        else:
+            stmt = stmt.where(or_(AppUser.locked_until.is_(None), AppUser.locked_until <= moment))
     rows = session.execute(stmt).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=USER_COLUMNS)
 

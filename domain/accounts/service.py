@@ -39,7 +39,8 @@ LOGIN_FAILED_MESSAGE = "Invalid username or password, or the account is locked"
 """The one message shown for every refused login (see the module docstring)."""
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
-PASSWORD_MIN_LENGTH = 10
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MIN_DISTINCT = 5
 PASSWORD_MAX_BYTES = 72  # bcrypt ignores (bcrypt>=5: refuses) anything longer
 PASSWORD_HASH_ROUNDS = passwords.BCRYPT_ROUNDS
 """bcrypt cost used for new hashes; tests may lower it (module attribute read at call time)."""
@@ -80,7 +81,8 @@ COMMON_PASSWORDS = frozenset(
         "princess12",
     }
 )
-"""Lower-cased passwords refused whatever the length rule says."""
+"""Lower-cased passwords refused whatever the length rule says (local additions to the
+30,000-entry list of ``common_passwords``)."""
 
 _ENTITY = "app_user"
 
@@ -285,8 +287,13 @@ def user_by_id(session: Session, user_id: uuid.UUID) -> UserDTO | None:
 def validate_password(
     password: str, *, username: str | None = None, field: str = "password"
 ) -> str:
-    """Check a new password: at least 10 characters, at most 72 bytes (bcrypt), not a common
-    password, not the username.
+    """Check a new password.
+
+    Rules: at least ``PASSWORD_MIN_LENGTH`` (12) characters and at most 72 bytes (bcrypt);
+    at least ``PASSWORD_MIN_DISTINCT`` (5) different characters (no ``"aaaaaaaaaaaa"`` or
+    ``"121212121212"``); not a common password nor a decorated one
+    (``passwords.is_common_password``: the 30,000 most common, plus ``COMMON_PASSWORDS``); not
+    containing the username.
 
     Raises:
         ValidationError: on ``field``.
@@ -295,10 +302,15 @@ def validate_password(
         raise ValidationError({field: f"must be at least {PASSWORD_MIN_LENGTH} characters"})
     if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
         raise ValidationError({field: f"must be at most {PASSWORD_MAX_BYTES} bytes"})
-    if password.strip().lower() in COMMON_PASSWORDS:
+    if len(set(password.lower())) < PASSWORD_MIN_DISTINCT:
+        raise ValidationError(
+            {field: f"must use at least {PASSWORD_MIN_DISTINCT} different characters"}
+        )
+    if passwords.is_common_password(password, COMMON_PASSWORDS):
         raise ValidationError({field: "is too common; choose another"})
-    if username and password.strip().lower() == username.lower():
-        raise ValidationError({field: "must not be the username"})
+    name = (username or "").strip().lower()
+    if name and (password.strip().lower() == name or (len(name) >= 4 and name in password.lower())):
+        raise ValidationError({field: "must not contain the username"})
     return password
 
 
@@ -336,6 +348,51 @@ def _user_snapshot(u: AppUser) -> dict[str, Any]:
         "failed_login_count": u.failed_login_count,
         "locked_until": u.locked_until,
     }
+
+
+def _check_profile(
+    session: Session,
+    errors: dict[str, str],
+    *,
+    full_name: str,
+    email: str,
+    phone: str | None,
+    role: str,
+    oem_id: uuid.UUID | None,
+    zone_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+) -> tuple[str, str, str | None, FieldTeam | None]:
+    """Validate the profile fields shared by create and update; reasons go to ``errors``.
+
+    Returns:
+        (full_name stripped, normalised email, E.164 phone or None, the team row or None).
+    """
+    full_name = (full_name or "").strip()
+    if not full_name:
+        errors["full_name"] = "is required"
+    elif len(full_name) > 120:
+        errors["full_name"] = "must be at most 120 characters"
+    email_norm = _normalise_email(email, errors)
+    phone_norm = _normalise_phone(phone, errors)
+    if role not in ROLES:
+        errors["role"] = f"must be one of {', '.join(ROLES)}"
+    if role == "oem_viewer":
+        if oem_id is None:
+            errors["oem_id"] = "is required for an OEM viewer"
+        elif session.get(Oem, oem_id) is None:
+            errors["oem_id"] = "unknown OEM"
+    elif oem_id is not None and session.get(Oem, oem_id) is None:
+        errors["oem_id"] = "unknown OEM"
+    team = None
+    if team_id is not None:
+        team = session.get(FieldTeam, team_id)
+        if team is None:
+            errors["team_id"] = "unknown team"
+    if role == "field_engineer" and team_id is None:
+        errors["team_id"] = "is required for a field engineer"
+    if zone_id is not None and session.get(Zone, zone_id) is None:
+        errors["zone_id"] = "unknown zone"
+    return full_name, email_norm, phone_norm, team
 
 
 def _get_user(session: Session, user_id: uuid.UUID) -> AppUser:
@@ -384,31 +441,17 @@ def create_user(
         errors["username"] = (
             "3-64 characters: a letter, then lower-case letters, digits, '.', '_' or '-'"
         )
-    full_name = (full_name or "").strip()
-    if not full_name:
-        errors["full_name"] = "is required"
-    elif len(full_name) > 120:
-        errors["full_name"] = "must be at most 120 characters"
-    email_norm = _normalise_email(email, errors)
-    phone_norm = _normalise_phone(phone, errors)
-    if role not in ROLES:
-        errors["role"] = f"must be one of {', '.join(ROLES)}"
-    if role == "oem_viewer":
-        if oem_id is None:
-            errors["oem_id"] = "is required for an OEM viewer"
-        elif session.get(Oem, oem_id) is None:
-            errors["oem_id"] = "unknown OEM"
-    elif oem_id is not None and session.get(Oem, oem_id) is None:
-        errors["oem_id"] = "unknown OEM"
-    team = None
-    if team_id is not None:
-        team = session.get(FieldTeam, team_id)
-        if team is None:
-            errors["team_id"] = "unknown team"
-    if role == "field_engineer" and team_id is None:
-        errors["team_id"] = "is required for a field engineer"
-    if zone_id is not None and session.get(Zone, zone_id) is None:
-        errors["zone_id"] = "unknown zone"
+    full_name, email_norm, phone_norm, team = _check_profile(
+        session,
+        errors,
+        full_name=full_name,
+        email=email,
+        phone=phone,
+        role=role,
+        oem_id=oem_id,
+        zone_id=zone_id,
+        team_id=team_id,
+    )
     try:
         validate_password(password, username=name)
     except ValidationError as exc:
@@ -442,6 +485,92 @@ def create_user(
         raise Conflict(f"username '{name}' is already taken") from exc
     audit.record(
         session, actor, "user.create", entity_type=_ENTITY, entity_id=u.id, after=_user_snapshot(u)
+    )
+    session.flush()
+    return UserDTO.from_row(u)
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID,
+    full_name: str,
+    email: str,
+    phone: str | None,
+    role: str,
+    oem_id: uuid.UUID | None = None,
+    zone_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None,
+    active: bool | None = None,
+) -> UserDTO:
+    """Edit a login's profile, role, scope and (optionally) whether it is active (permission
+    ``user.update``); the username and password are not changed here. Validation as in
+    ``create_user``. A change of role, OEM, zone or team bumps ``session_version``: the user's
+    open sessions are logged out, so no session keeps acting with the old rights. Admins
+    cannot change their own role nor deactivate themselves.
+
+    Args:
+        active: None keeps the current state; a change also needs ``user.deactivate`` or
+            ``user.reactivate`` and follows ``deactivate_user`` / ``reactivate_user`` (a
+            reactivation clears any lock). Written in the same ``user.update`` audit event
+            (``before``/``after`` snapshots hold ``active``).
+
+    Raises:
+        PermissionDenied: not an admin.
+        NotFound: no such user.
+        ValidationError: field -> reason for every bad field.
+    """
+    require(actor, "user.update")
+    u = _get_user(session, user_id)
+    activity_changed = active is not None and active != u.active
+    if activity_changed:
+        require(actor, "user.reactivate" if active else "user.deactivate")
+    errors: dict[str, str] = {}
+    full_name, email_norm, phone_norm, team = _check_profile(
+        session,
+        errors,
+        full_name=full_name,
+        email=email,
+        phone=phone,
+        role=role,
+        oem_id=oem_id,
+        zone_id=zone_id,
+        team_id=team_id,
+    )
+    if actor.user_id == u.id and role != u.role:
+        errors["role"] = "you cannot change your own role"
+    if activity_changed and not active and actor.user_id == u.id:
+        errors["active"] = "you cannot deactivate your own account"
+    if errors:
+        raise ValidationError(errors)
+    if zone_id is None and team is not None:
+        zone_id = team.zone_id
+    before = _user_snapshot(u)
+    scope_changed = (u.role, u.oem_id, u.zone_id, u.team_id) != (role, oem_id, zone_id, team_id)
+    u.full_name = full_name
+    u.email = email_norm
+    u.phone = phone_norm
+    u.role = role
+    u.oem_id = oem_id
+    u.zone_id = zone_id
+    u.team_id = team_id
+    if scope_changed:
+        u.session_version = (u.session_version or 0) + 1
+    if activity_changed:
+        u.active = bool(active)
+        if active:
+            u.failed_login_count = 0
+            u.locked_until = None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "user.update",
+        entity_type=_ENTITY,
+        entity_id=u.id,
+        before=before,
+        after=_user_snapshot(u),
     )
     session.flush()
     return UserDTO.from_row(u)
@@ -494,7 +623,9 @@ def reset_password(
     session: Session, actor: Actor, *, user_id: uuid.UUID, new_password: str
 ) -> UserDTO:
     """Set a new password for a user (permission ``user.reset_password``); also unlocks the
-    account (failed count 0, no lock). The audit event never contains the password or hash.
+    account (failed count 0, no lock) and bumps ``session_version``, so every session and
+    login cookie of the user must log in again. The audit event never contains the password
+    or hash.
 
     Raises:
         PermissionDenied, NotFound, ValidationError (``new_password``).
@@ -504,6 +635,7 @@ def reset_password(
     validate_password(new_password, username=u.username, field="new_password")
     u.password_hash = passwords.hash_password(new_password, PASSWORD_HASH_ROUNDS)
     u.password_changed_at = utcnow()
+    u.session_version = (u.session_version or 0) + 1  # logs out every session of the user
     before = {"failed_login_count": u.failed_login_count, "locked_until": u.locked_until}
     u.failed_login_count = 0
     u.locked_until = None
@@ -516,6 +648,64 @@ def reset_password(
         entity_id=u.id,
         before=before,
         after={"password_changed": True, "failed_login_count": 0, "locked_until": None},
+    )
+    session.flush()
+    return UserDTO.from_row(u)
+
+
+#: how long a lock without an end date lasts: in practice until an admin unlocks
+LOCK_INDEFINITELY = timedelta(days=100 * 365)
+
+
+def lock_user(
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID,
+    reason: str,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> UserDTO:
+    """Lock an account by hand (permission ``user.lock``), e.g. a lost phone or a leaver whose
+    handover is pending: every login is refused until ``until`` (aware UTC; None: until an
+    admin unlocks it) and ``session_version`` is bumped, so open sessions and login cookies
+    end at their next rerun. ``unlock_user`` lifts it. Audited as ``user.lock`` with the
+    reason.
+
+    Raises:
+        PermissionDenied: without ``user.lock``; also an admin locking their own account.
+        NotFound: no such user.
+        ValidationError: ``reason`` empty; ``until`` not in the future.
+    """
+    require(actor, "user.lock")
+    if actor.user_id == user_id:
+        raise PermissionDenied("you cannot lock your own account", actor=actor)
+    errors: dict[str, str] = {}
+    text = (reason or "").strip()
+    if not text:
+        errors["reason"] = "say why the account is locked"
+    moment = now or utcnow()
+    if until is not None and until <= moment:
+        errors["until"] = "must be in the future"
+    if errors:
+        raise ValidationError(errors)
+    u = _get_user(session, user_id)
+    before = {"locked_until": u.locked_until, "session_version": u.session_version}
+    u.locked_until = until or moment + LOCK_INDEFINITELY
+    u.session_version = (u.session_version or 0) + 1  # logs out every open session
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "user.lock",
+        entity_type=_ENTITY,
+        entity_id=u.id,
+        before=before,
+        after={
+            "locked_until": u.locked_until,
+            "session_version": u.session_version,
+            "reason": text,
+        },
     )
     session.flush()
     return UserDTO.from_row(u)
@@ -551,7 +741,8 @@ def change_own_password(
 ) -> UserDTO:
     """Change the acting user's own password (permission ``user.change_own_password``, every
     role). The current password must be right; the new one must pass ``validate_password``
-    and differ from the current one.
+    and differ from the current one. ``session_version`` is bumped: the user's other sessions
+    and login cookies are logged out (the returned DTO carries the new version).
 
     Raises:
         PermissionDenied: the system actor (no user row).
@@ -560,7 +751,7 @@ def change_own_password(
     """
     require(actor, "user.change_own_password")
     if actor.user_id is None:
-        raise PermissionDenied("the system actor has no password")
+        raise PermissionDenied("the system actor has no password", actor=actor)
     u = _get_user(session, actor.user_id)
     if not passwords.verify_password(current_password or "", u.password_hash):
         raise ValidationError({"current_password": "is not correct"})
@@ -569,6 +760,9 @@ def change_own_password(
         raise ValidationError({"new_password": "must differ from the current password"})
     u.password_hash = passwords.hash_password(new_password, PASSWORD_HASH_ROUNDS)
     u.password_changed_at = utcnow()
+    # Every other session and login cookie of the user is now stale; the page that made the
+    # change adopts the new version (app.auth.adopt_session_version) and stays logged in.
+    u.session_version = (u.session_version or 0) + 1
     session.flush()
     audit.record(
         session,

@@ -1,7 +1,12 @@
 """Dispatch board reads: teams x days of one week, and the open jobs nobody is assigned to.
 
-Two queries whatever the size: (1) teams LEFT JOIN their active assignments of the week (with
-installation, customer, area); (2) open installations without an active assignment.
+Three queries whatever the size: (1) teams (with their zone) LEFT JOIN their active assignments
+of the week (with installation, customer, area); (2) the teams' unavailability overlapping the
+week; (3) open installations without an active assignment.
+
+Pure helpers turn a ``DispatchBoard`` into what the page draws: bars on a week axis where each
+day is split into the configured time slots (``timeline_frame``, ``blocked_frame``,
+``day_ticks``), a teams x day-slot text grid (``grid_frame``) and ``STATUS_COLOURS``.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import pandas as pd
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from domain.accounts.models import FieldTeam
+from domain.accounts.models import FieldTeam, TeamUnavailability, Zone
 from domain.actor import Actor
+from domain.calendar import is_business_day
 from domain.errors import ValidationError
 from domain.installations.models import Installation, InstallationAssignment
 from domain.installations.scheduling import BOOKABLE_STATUSES
@@ -47,15 +53,63 @@ UNASSIGNED_COLUMNS = [
     "area",
     "charger_type",
 ]
+TIMELINE_COLUMNS = [
+    "team",
+    "x",
+    "status",
+    "installation_ref",
+    "customer_name",
+    "area",
+    "day",
+    "time_slot",
+    "role",
+]
+BLOCKED_COLUMNS = ["team", "x0", "x1", "kind", "text"]
+
+STATUS_COLOURS: dict[str, str] = {
+    "planned": "#4c78a8",
+    "material_pending": "#f58518",
+    "material_ready": "#eeca3b",
+    "confirmed": "#54a24b",
+    "in_progress": "#b279a2",
+    "completed": "#72b7b2",
+    "report_submitted": "#9d755d",
+    "closed": "#79706e",
+    "rescheduled": "#ff9da6",
+    "cancelled": "#e45756",
+}
+"""Bar colour of each installation status on the board (every status has one)."""
+UNAVAILABLE_COLOUR = "#9e9e9e"
+"""Grey of a team's unavailable slots."""
+OFF_DAY_COLOUR = "rgba(120, 120, 120, 0.12)"
+"""Light shade of Sundays and the zone's public holidays."""
 
 
 @dataclass(frozen=True)
 class BoardTeam:
-    """A row of the board."""
+    """A row of the board; ``off_days`` are the week's non-working days of its zone
+    (Sundays and the zone state's public holidays)."""
 
     id: uuid.UUID
     code: str
     name: str
+    zone_code: str = ""
+    off_days: tuple[date, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Row label, e.g. ``"BLR-T1 (BLR)"``."""
+        return f"{self.code} ({self.zone_code})" if self.zone_code else self.code
+
+
+@dataclass(frozen=True)
+class BoardUnavailability:
+    """A period (inclusive dates) in which a board team cannot work."""
+
+    team_id: uuid.UUID
+    from_date: date
+    to_date: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +153,7 @@ class DispatchBoard:
     teams: tuple[BoardTeam, ...]
     jobs: tuple[BoardJob, ...]
     unassigned: tuple[UnassignedJob, ...]
+    unavailable: tuple[BoardUnavailability, ...] = ()
 
     def jobs_frame(self) -> pd.DataFrame:
         """Jobs as a DataFrame with naive local ``start``/``end`` datetimes of the slot."""
@@ -127,6 +182,94 @@ class DispatchBoard:
             columns=UNASSIGNED_COLUMNS,
         )
 
+    # ------------------------------------------------------------ what the page draws
+    def day_ticks(self, slots: tuple[str, ...] | list[str]) -> list[tuple[float, str]]:
+        """``(x, label)`` at the middle of each day on the week axis (``len(slots)`` units a
+        day), e.g. ``(1.5, "Mon 23 Nov")``."""
+        n = len(slots)
+        return [(i * n + n / 2, f"{d:%a %d %b}") for i, d in enumerate(self.days)]
+
+    def slot_x(self, day: date, slot: str, slots: tuple[str, ...] | list[str]) -> int:
+        """Left edge of ``day``/``slot`` on the week axis (one unit per slot). A slot label
+        that is not configured goes to the last configured slot starting at or before it."""
+        slots = list(slots)
+        if slot in slots:
+            j = slots.index(slot)
+        else:
+            start = slot_bounds(day, slot)[0]
+            starts = [slot_bounds(day, s)[0] for s in slots]
+            j = max((k for k, st in enumerate(starts) if st <= start), default=0)
+        return (day - self.week_start).days * len(slots) + j
+
+    def timeline_frame(self, slots: tuple[str, ...] | list[str]) -> pd.DataFrame:
+        """One row per job: ``team`` (row label), ``x`` (slot's left edge; the bar is one unit
+        wide), status and hover fields (``TIMELINE_COLUMNS``), in team then time order."""
+        label = {t.id: t.label for t in self.teams}
+        rows = [
+            {
+                "team": label.get(j.team_id, j.team_code),
+                "x": self.slot_x(j.work_date, j.time_slot, slots),
+                "status": j.status,
+                "installation_ref": j.installation_ref,
+                "customer_name": j.customer_name,
+                "area": j.area,
+                "day": f"{j.work_date:%a %d %b}",
+                "time_slot": j.time_slot,
+                "role": j.role,
+            }
+            for j in self.jobs
+        ]
+        return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+
+    def blocked_frame(self, slots: tuple[str, ...] | list[str]) -> pd.DataFrame:
+        """Whole days a team cannot work, as ``[x0, x1)`` spans on the week axis: ``kind``
+        ``unavailable`` (``text`` = reason) or ``off`` (Sunday / public holiday). A day that is
+        both is listed as unavailable only."""
+        n = len(slots)
+        rows: list[dict] = []
+        for t in self.teams:
+            away: dict[date, str] = {}
+            for u in self.unavailable:
+                if u.team_id == t.id:
+                    for d in self.days:
+                        if u.from_date <= d <= u.to_date:
+                            away.setdefault(d, u.reason)
+            for i, d in enumerate(self.days):
+                if d in away:
+                    kind, text = "unavailable", away[d]
+                elif d in t.off_days:
+                    kind, text = "off", "Sunday" if d.weekday() == 6 else "public holiday"
+                else:
+                    continue
+                rows.append(
+                    {"team": t.label, "x0": i * n, "x1": (i + 1) * n, "kind": kind, "text": text}
+                )
+        return pd.DataFrame(rows, columns=BLOCKED_COLUMNS)
+
+    def grid_frame(self, slots: tuple[str, ...] | list[str]) -> pd.DataFrame:
+        """Text grid: one row per team (``"Team (zone)"``), one column per day and slot
+        (``"Mon 23 Nov 09-12"``); a cell holds the job refs (``" (backup)"`` after an
+        emergency backup), else ``"unavailable"`` / ``"off"`` for blocked days, else ``""``."""
+        slots = list(slots)
+        cols = [f"{d:%a %d %b} {s}" for d in self.days for s in slots]
+        cells: dict[tuple[str, int], list[str]] = {}
+        for row in self.timeline_frame(slots).itertuples():
+            ref = row.installation_ref + (" (backup)" if row.role == "emergency_backup" else "")
+            cells.setdefault((row.team, int(row.x)), []).append(ref)
+        blocked = {
+            (b.team, x): b.kind
+            for b in self.blocked_frame(slots).itertuples()
+            for x in range(int(b.x0), int(b.x1))
+        }
+        data = []
+        for t in self.teams:
+            line = {"Team (zone)": t.label}
+            for x, col in enumerate(cols):
+                refs = cells.get((t.label, x))
+                line[col] = ", ".join(refs) if refs else blocked.get((t.label, x), "")
+            data.append(line)
+        return pd.DataFrame(data, columns=["Team (zone)", *cols])
+
 
 def slot_bounds(day: date, slot: str) -> tuple[datetime, datetime]:
     """Naive local start/end of a slot label ``"HH-HH"`` or ``"HH:MM-HH:MM"`` on ``day``.
@@ -153,8 +296,10 @@ def board(
 ) -> DispatchBoard:
     """The dispatch board of the week starting Monday ``week_start``.
 
-    Teams are the active teams of ``zone_id`` (all zones when None); jobs are their active
-    assignments dated in the week; unassigned are open installations (``BOOKABLE_STATUSES``) of
+    Teams are the active teams of ``zone_id`` (all zones when None), with their zone code and
+    the week's non-working days of their zone; jobs are their active assignments dated in the
+    week; ``unavailable`` their unavailability periods overlapping the week; unassigned are
+    open installations (``BOOKABLE_STATUSES``) of
     customers in the zone with no active assignment, unscheduled or scheduled in the week. An
     oem_viewer sees only its own OEM's jobs.
 
@@ -195,17 +340,29 @@ def board(
         .subquery()
     )
     stmt = (
-        select(FieldTeam.id, FieldTeam.code, FieldTeam.name, jobs_sq)
+        select(
+            FieldTeam.id,
+            FieldTeam.code,
+            FieldTeam.name,
+            Zone.code.label("zone_code"),
+            Zone.holiday_subdiv,
+            jobs_sq,
+        )
+        .join(Zone, Zone.id == FieldTeam.zone_id)
         .outerjoin(jobs_sq, jobs_sq.c.team_id == FieldTeam.id)
         .where(FieldTeam.active.is_(True))
         .order_by(FieldTeam.code, jobs_sq.c.work_date, jobs_sq.c.time_slot)
     )
     if zone_id is not None:
         stmt = stmt.where(FieldTeam.zone_id == zone_id)
+    days = tuple(week_start + timedelta(days=i) for i in range(7))
     teams: dict[uuid.UUID, BoardTeam] = {}
     jobs: list[BoardJob] = []
     for r in session.execute(stmt).mappings():
-        teams.setdefault(r["id"], BoardTeam(id=r["id"], code=r["code"], name=r["name"]))
+        if r["id"] not in teams:
+            teams[r["id"]] = _board_team(
+                r["id"], r["code"], r["name"], r["zone_code"], r["holiday_subdiv"], days
+            )
         if r["assignment_id"] is not None:
             jobs.append(
                 BoardJob(
@@ -222,6 +379,26 @@ def board(
                     area=f"{r['city']} {r['pincode']}",
                 )
             )
+
+    unavailable: tuple[BoardUnavailability, ...] = ()
+    if teams:
+        off = session.execute(
+            select(
+                TeamUnavailability.team_id,
+                TeamUnavailability.from_date,
+                TeamUnavailability.to_date,
+                TeamUnavailability.reason,
+            )
+            .join(FieldTeam, FieldTeam.id == TeamUnavailability.team_id)
+            .where(
+                FieldTeam.active.is_(True),
+                TeamUnavailability.from_date <= week_end,
+                TeamUnavailability.to_date >= week_start,
+                *([FieldTeam.zone_id == zone_id] if zone_id is not None else []),
+            )
+            .order_by(FieldTeam.code, TeamUnavailability.from_date, TeamUnavailability.to_date)
+        ).all()
+        unavailable = tuple(BoardUnavailability(*row) for row in off)
 
     has_active = exists().where(
         and_(
@@ -277,10 +454,28 @@ def board(
     return DispatchBoard(
         week_start=week_start,
         zone_id=zone_id,
-        days=tuple(week_start + timedelta(days=i) for i in range(7)),
+        days=days,
         teams=tuple(teams.values()),
         jobs=tuple(jobs),
         unassigned=unassigned,
+        unavailable=unavailable,
+    )
+
+
+def _board_team(
+    team_id: uuid.UUID,
+    code: str,
+    name: str,
+    zone_code: str,
+    subdiv: str | None,
+    days: tuple[date, ...],
+) -> BoardTeam:
+    return BoardTeam(
+        id=team_id,
+        code=code,
+        name=name,
+        zone_code=zone_code,
+        off_days=tuple(d for d in days if not is_business_day(d, subdiv)),
     )
 
 
@@ -294,10 +489,26 @@ def board_naive(
     tstmt = select(FieldTeam).where(FieldTeam.active.is_(True)).order_by(FieldTeam.code)
     if zone_id is not None:
         tstmt = tstmt.where(FieldTeam.zone_id == zone_id)
+    days = tuple(week_start + timedelta(days=i) for i in range(7))
     teams: list[BoardTeam] = []
     jobs: list[BoardJob] = []
+    unavailable: list[BoardUnavailability] = []
     for team in session.scalars(tstmt).all():
-        teams.append(BoardTeam(id=team.id, code=team.code, name=team.name))
+        zone = session.get(Zone, team.zone_id)
+        assert zone is not None
+        teams.append(
+            _board_team(team.id, team.code, team.name, zone.code, zone.holiday_subdiv, days)
+        )
+        for u in session.scalars(
+            select(TeamUnavailability)
+            .where(
+                TeamUnavailability.team_id == team.id,
+                TeamUnavailability.from_date <= week_end,
+                TeamUnavailability.to_date >= week_start,
+            )
+            .order_by(TeamUnavailability.from_date, TeamUnavailability.to_date)
+        ).all():
+            unavailable.append(BoardUnavailability(u.team_id, u.from_date, u.to_date, u.reason))
         assignments = session.scalars(
             select(InstallationAssignment)
             .where(
@@ -366,8 +577,9 @@ def board_naive(
     return DispatchBoard(
         week_start=week_start,
         zone_id=zone_id,
-        days=tuple(week_start + timedelta(days=i) for i in range(7)),
+        days=days,
         teams=tuple(teams),
         jobs=tuple(jobs),
         unassigned=tuple(unassigned),
+        unavailable=tuple(unavailable),
     )

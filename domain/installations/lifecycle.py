@@ -6,6 +6,10 @@ Main chain (seed 001, kept strictly: no shortcut from ``planned`` straight to
     planned -> material_pending -> material_ready -> confirmed -> in_progress
             -> completed -> report_submitted -> closed
 
+Material going back: ``material_ready`` and ``confirmed`` may return to ``material_pending``
+when allocated material is returned before the job starts (seed 004 / issue 4: a return
+clears ``material_ready``).
+
 Side exits: any *open* state (every state except ``closed`` and ``cancelled``) may go to
 ``rescheduled`` or ``cancelled``, both with a reason; ``rescheduled`` goes back to ``planned``
 once it has a new date. A state never moves to itself.
@@ -56,11 +60,18 @@ REASON_REQUIRED: frozenset[str] = frozenset({"rescheduled", "cancelled"})
 """Targets that need a non-blank reason."""
 
 
+MATERIAL_BACK_FROM: tuple[str, ...] = ("material_ready", "confirmed")
+"""States that go back to ``material_pending`` when allocated material is returned."""
+
+
 def _build_transitions() -> dict[str, tuple[str, ...]]:
     table: dict[str, list[str]] = {s: [] for s in INSTALLATION_STATUSES}
     for current, following in zip(MAIN_CHAIN, MAIN_CHAIN[1:], strict=False):
         table[current].append(following)
     table["rescheduled"].append("planned")
+    # A material return before the job (seed 004) takes the job back to material_pending.
+    for state in MATERIAL_BACK_FROM:
+        table[state].append("material_pending")
     for state in OPEN_STATUSES:
         for side in ("rescheduled", "cancelled"):
             if side != state:

@@ -45,6 +45,7 @@ from domain.leads.models import Lead
 from domain.media import StoredFile, remove_stored, store_upload
 from domain.permissions import require
 from domain.procurement.models import Material
+from domain.reporting.months import require_installation_month_open
 
 #: statuses in which the report may be recorded or corrected
 REPORT_STATUSES = ("in_progress", "completed")
@@ -105,7 +106,8 @@ class ChargerModel:
         return f"{self.name}{kw} [{self.sku}]"
 
 
-def _media_dto(m: InstallationMedia) -> MediaDTO:
+def media_dto(m: InstallationMedia) -> MediaDTO:
+    """The ``MediaDTO`` of a media row."""
     return MediaDTO(
         id=m.id,
         installation_id=m.installation_id,
@@ -237,6 +239,45 @@ def _add_media_row(
     return media
 
 
+def store_media(
+    session: Session,
+    actor: Actor,
+    *,
+    installation_id: uuid.UUID,
+    data: bytes,
+    filename: str | None,
+    kind: str,
+    caption: str | None,
+    data_dir: Path | None = None,
+) -> InstallationMedia:
+    """Store an uploaded file (``domain.media.store_upload``: checked by content and size,
+    random name, sha256) and add its ``installation_media`` row, flushed in a savepoint.
+    The caller has checked permission and state, and audits.
+
+    If the row cannot be written the stored file is removed again, so no file is left
+    without its row.
+
+    Returns:
+        The flushed ``InstallationMedia`` row.
+
+    Raises:
+        ValidationError: ``file`` empty, too large or of a wrong type for ``kind``.
+        Conflict: the row could not be recorded (a concurrent write); nothing is left.
+    """
+    stored = store_upload(data, declared_name=filename, kind=kind, data_dir=data_dir)  # type: ignore[arg-type]
+    try:
+        with session.begin_nested():
+            media = _add_media_row(session, actor, installation_id, stored, kind, caption)
+            session.flush()
+    except IntegrityError as exc:
+        remove_stored(stored.path, data_dir)
+        raise Conflict("the file could not be recorded; try again") from exc
+    except BaseException:
+        remove_stored(stored.path, data_dir)
+        raise
+    return media
+
+
 def submit_installation_report(
     session: Session,
     actor: Actor,
@@ -280,6 +321,7 @@ def submit_installation_report(
     """
     require(actor, "installation.transition")
     inst = installation_for(session, actor, installation_id)
+    require_installation_month_open(session, inst)
     if inst.status not in REPORT_STATUSES:
         raise TransitionError(
             f"installation {inst.ref} is {inst.status}; the report is recorded while it is "
@@ -444,21 +486,21 @@ def add_installation_media(
     """
     require(actor, "installation.transition")
     inst = installation_for(session, actor, installation_id)
+    require_installation_month_open(session, inst)
     if kind not in MEDIA_KINDS:
         raise ValidationError({"kind": f"'{kind}' is not one of {', '.join(MEDIA_KINDS)}"})
     if inst.status in MEDIA_CLOSED_STATUSES:
         raise TransitionError(f"installation {inst.ref} is {inst.status}; no media can be added")
-    stored = store_upload(data, declared_name=filename, kind=kind, data_dir=data_dir)  # type: ignore[arg-type]
-    try:
-        with session.begin_nested():
-            media = _add_media_row(session, actor, inst.id, stored, kind, caption)
-            session.flush()
-    except IntegrityError as exc:
-        remove_stored(stored.path, data_dir)
-        raise Conflict("the media file could not be recorded; try again") from exc
-    except BaseException:
-        remove_stored(stored.path, data_dir)
-        raise
+    media = store_media(
+        session,
+        actor,
+        installation_id=inst.id,
+        data=data,
+        filename=filename,
+        kind=kind,
+        caption=caption,
+        data_dir=data_dir,
+    )
     audit.record(
         session,
         actor,
@@ -475,7 +517,7 @@ def add_installation_media(
         },
     )
     session.flush()
-    return _media_dto(media)
+    return media_dto(media)
 
 
 def list_media(
@@ -495,4 +537,4 @@ def list_media(
     rows = session.execute(
         stmt.order_by(InstallationMedia.created_at, InstallationMedia.id)
     ).scalars()
-    return [_media_dto(m) for m in rows]
+    return [media_dto(m) for m in rows]

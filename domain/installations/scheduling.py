@@ -10,10 +10,13 @@ Rules:
   at most one *active* assignment (``released_at IS NULL``): booking or moving it releases the
   previous one (``reason`` ``"moved"``), an emergency reassignment releases it with the
   planner's reason.
-* The database enforces one active job per team/date/slot: the partial unique index
-  ``uq_installation_assignment_team_slot_active``. The insert runs in a SAVEPOINT and an
-  ``IntegrityError`` becomes ``Conflict``, so two planners booking the same slot at once cannot
-  both succeed.
+* The database enforces one active job per team/date/slot, across installations, surveys and
+  service visits: every active assignment holds a row of ``team_slot_booking``
+  (``domain.slots``, unique team/date/slot), claimed when it is inserted and deleted when it is
+  released (the partial unique index ``uq_installation_assignment_team_slot_active`` still
+  backs installations alone). The insert runs in a SAVEPOINT and an ``IntegrityError`` becomes
+  ``Conflict`` naming the job in the slot, so two planners booking the same slot at once cannot
+  both succeed, whatever each of them books.
 * This module never changes ``installation.status`` (the lifecycle owns it); it only manages
   assignments and ``installation.scheduled_date`` / ``time_slot``.
 """
@@ -40,7 +43,14 @@ from domain.installations.models import ASSIGNMENT_ROLES, Installation, Installa
 from domain.leads.models import Lead
 from domain.permissions import require
 from domain.procurement.models import Material
+from domain.reporting.months import require_installation_month_open
 from domain.scheduling import team_unavailability_reason, validate_slot
+from domain.slots import (
+    TeamSlotBooking,
+    claim_team_slot,
+    release_team_slot,
+    slot_conflict_message,
+)
 from domain.surveys.models import SurveyReport
 
 # Installation states in which a team may be booked, moved or unassigned (seed 001: a job that
@@ -300,10 +310,12 @@ def _insert_assignment(
     release_reason: str,
     reason: str | None,
 ) -> tuple[InstallationAssignment, list[InstallationAssignment]]:
-    """Release the installation's active assignment(s) and insert the new one, in a SAVEPOINT.
+    """Release the installation's active assignment(s) and their team slots, insert the new
+    one and claim its team slot, in a SAVEPOINT.
 
     Raises:
-        Conflict: the team already has an active job on that date and slot (unique index).
+        Conflict: the team already has a job on that date and slot (unique indexes); the
+            message names it.
     """
     inst = ctx.installation
     now = utcnow()
@@ -323,12 +335,16 @@ def _insert_assignment(
             for old in released:
                 old.released_at = now
                 old.reason = release_reason
+                release_team_slot(session, assignment_id=old.id)
             session.flush()
             session.add(new)
             session.flush()
+            claim_team_slot(
+                session, team_id=team.id, day=work_date, slot=time_slot, assignment_id=new.id
+            )
     except IntegrityError as exc:
         raise Conflict(
-            f"team {team.code} already has a job on {work_date.isoformat()} {time_slot}"
+            slot_conflict_message(session, team_id=team.id, day=work_date, slot=time_slot)
         ) from exc
     return new, released
 
@@ -369,7 +385,8 @@ def book(
             (closed, cancelled, completed, in progress...), team unknown, inactive, unavailable
             that day, of another zone or not skilled for the charger type (lead's requested
             type, else the survey's recommended charger power).
-        Conflict: the team already has an active job on that date and slot.
+        Conflict: the team already has a job on that date and slot (an installation, a survey
+            or a service visit, named in the message).
     """
     require(actor, ASSIGN_PERMISSION)
     validate_slot(time_slot)
@@ -378,6 +395,7 @@ def book(
         raise ValidationError({"role": f"role must be one of {', '.join(ASSIGNMENT_ROLES)}"})
     ctx = _job_context(session, installation_id, lock=True)
     inst = ctx.installation
+    require_installation_month_open(session, inst)
     _require_bookable(inst)
     team = _check_team(session, ctx, team_id, work_date, allow_mismatch=allow_mismatch)
     before = {
@@ -479,6 +497,7 @@ def unassign(
     inst = session.get(Installation, installation_id)
     if inst is None:
         raise NotFound("installation not found")
+    require_installation_month_open(session, inst)
     _require_bookable(inst)
     current = _active_assignments(session, installation_id)
     if not current:
@@ -488,6 +507,7 @@ def unassign(
     for a in current:
         a.released_at = now
         a.reason = reason
+        release_team_slot(session, assignment_id=a.id)
     session.flush()
     audit.record(
         session,
@@ -528,6 +548,7 @@ def reassign_emergency(
         raise ValidationError({"reason": "give the reason for the emergency reassignment"})
     ctx = _job_context(session, installation_id, lock=True)
     inst = ctx.installation
+    require_installation_month_open(session, inst)
     _require_bookable(inst)
     current = _active_assignments(session, inst.id)
     if not current:
@@ -590,6 +611,7 @@ def set_standby_backup(
     require(actor, ASSIGN_PERMISSION)
     ctx = _job_context(session, installation_id)
     inst = ctx.installation
+    require_installation_month_open(session, inst)
     before = inst.standby_team_id
     if team_id is not None:
         team = session.get(FieldTeam, team_id)
@@ -755,10 +777,11 @@ def suggest_teams(
 ) -> list[TeamSuggestion]:
     """Feasible teams for a job, best first.
 
-    Feasible = active, not unavailable on ``work_date``, no active job in that slot, not the team
-    already holding this installation. The installation's standby backup team, when feasible,
-    comes first. Ranking (issue 3 item 3): same zone as the customer first,
-    then skill match (team installs the charger type), then load in the ISO week of
+    Feasible = active, not unavailable on ``work_date``, no active job in that slot (an
+    installation assignment, or any job holding the slot in ``team_slot_booking``: a survey or
+    a service visit), not the team already holding this installation. The installation's
+    standby backup team, when feasible, comes first. Ranking (issue 3 item 3): same zone as the
+    customer first, then skill match (team installs the charger type), then load in the ISO week of
     ``work_date`` (active assignments, fewer first), then team code. ``sla_days_left`` (calendar
     days from ``work_date`` to the SLA deadline) is reported on each suggestion; it is a property
     of the job and date, so it orders jobs (see ``affected_jobs``), not teams.
@@ -793,6 +816,11 @@ def suggest_teams(
             InstallationAssignment.time_slot == time_slot,
             InstallationAssignment.released_at.is_(None),
         )
+        .scalar_subquery()
+    )
+    booked = (
+        select(TeamSlotBooking.team_id)
+        .where(TeamSlotBooking.slot_date == work_date, TeamSlotBooking.time_slot == time_slot)
         .scalar_subquery()
     )
     unavailable = (
@@ -834,6 +862,7 @@ def suggest_teams(
         .where(
             FieldTeam.active.is_(True),
             FieldTeam.id.not_in(busy),
+            FieldTeam.id.not_in(booked),
             FieldTeam.id.not_in(unavailable),
             FieldTeam.id.not_in(holding),
         )
@@ -888,7 +917,7 @@ def suggest_teams_naive(
     limit: int = 5,
 ) -> list[TeamSuggestion]:
     """BENCHMARK BASELINE ONLY (not for pages): same result as ``suggest_teams`` computed with
-    per-team queries (availability, slot, load: three queries per team)."""
+    per-team queries (availability, slot, other jobs, load: four queries per team)."""
     require(actor, ASSIGN_PERMISSION)
     validate_slot(time_slot)
     ctx = _job_context(session, installation_id)
@@ -919,7 +948,14 @@ def suggest_teams_naive(
                 active, InstallationAssignment.installation_id == installation_id
             )
         )
-        if busy or holds:
+        other_job = session.scalar(
+            select(func.count()).where(
+                TeamSlotBooking.team_id == team.id,
+                TeamSlotBooking.slot_date == work_date,
+                TeamSlotBooking.time_slot == time_slot,
+            )
+        )
+        if busy or holds or other_job:
             return
         n = session.scalar(
             select(func.count()).where(

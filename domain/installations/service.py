@@ -42,7 +42,9 @@ from domain.installations.models import (
 from domain.leads.models import Lead
 from domain.permissions import require
 from domain.refs import next_ref
+from domain.reporting.months import ensure_month, require_installation_month_open
 from domain.scheduling import validate_slot
+from domain.slots import release_team_slot
 from domain.surveys.models import Survey
 
 __all__ = [
@@ -175,6 +177,28 @@ def _snapshot(inst: Installation) -> dict[str, Any]:
     }
 
 
+def _audit_change(
+    session: Session,
+    actor: Actor,
+    inst: Installation,
+    action: str,
+    before: dict[str, Any],
+    reason: str | None,
+) -> None:
+    """Flush the change and write its audit event (before/after snapshot plus the reason)."""
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action,
+        entity_type="installation",
+        entity_id=inst.id,
+        before=before,
+        after={**_snapshot(inst), "reason": reason},
+    )
+    session.flush()
+
+
 def _set_lead_status(session: Session, lead_id: uuid.UUID, status: str) -> None:
     lead = session.get(Lead, lead_id)
     if lead is not None and lead.status != "cancelled":
@@ -194,6 +218,7 @@ def _release_assignments(
         row.released_at = now
         if reason:
             row.reason = reason[:300]
+        release_team_slot(session, assignment_id=row.id)
     return len(rows)
 
 
@@ -207,7 +232,12 @@ def _apply(
     new_date: date | None = None,
     new_slot: str | None = None,
 ) -> None:
-    """Check and apply one transition with its side effects and its status-change row."""
+    """Check and apply one transition with its side effects and its status-change row.
+
+    Refused with ``MonthLocked`` when the installation was completed in a closed/invoiced
+    month; completing opens the OEM's folder of the month (``ensure_month``, seed 003).
+    """
+    require_installation_month_open(session, inst)
     serial, model_id = (None, None)
     if to_status == "report_submitted":
         serial, model_id = _report_context(session, inst.id)
@@ -229,6 +259,8 @@ def _apply(
     elif to_status == "completed":
         inst.completed_at = now
         _set_lead_status(session, inst.lead_id, "installed")
+        oem_id = session.execute(select(Lead.oem_id).where(Lead.id == inst.lead_id)).scalar_one()
+        ensure_month(session, oem_id=oem_id, month=now)
     elif to_status == "closed":
         inst.closed_at = now
         _set_lead_status(session, inst.lead_id, "closed")
@@ -398,17 +430,51 @@ def transition(
     text = _clean_text(reason, "reason", MAX_REASON)
     before = _snapshot(inst)
     _apply(session, actor, inst, to_status, reason=text, new_date=new_date, new_slot=new_slot)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "installation.transition",
-        entity_type="installation",
-        entity_id=inst.id,
-        before=before,
-        after={**_snapshot(inst), "reason": text},
-    )
-    session.flush()
+    _audit_change(session, actor, inst, "installation.transition", before, text)
+    return InstallationDTO.from_row(inst)
+
+
+MATERIAL_TARGETS: frozenset[str] = frozenset({"material_pending", "material_ready"})
+"""Statuses the material flow (allocation, delivery, return: issue 4) may move to."""
+
+
+def apply_material_transition(
+    session: Session, actor: Actor, inst: Installation, *, to_status: str, reason: str
+) -> None:
+    """Move ``inst`` to ``material_pending`` or ``material_ready`` because of its material.
+
+    Called by the procurement commands (allocate, deliver, return) after they checked their
+    own permission (``allocation.*``), inside their transaction; ``inst`` must be loaded
+    (and locked) by the caller. Same guards, status-change row and audit as ``transition``.
+
+    Raises:
+        ValueError: ``to_status`` is not a material status (a programming error).
+        TransitionError: the lifecycle (seed 001) does not allow the move from here.
+    """
+    if to_status not in MATERIAL_TARGETS:
+        raise ValueError(f"{to_status!r} is not a material status")
+    before = _snapshot(inst)
+    _apply(session, actor, inst, to_status, reason=reason)
+    _audit_change(session, actor, inst, "installation.transition", before, reason)
+
+
+def close_after_pack_acceptance(
+    session: Session, actor: Actor, *, installation_id: uuid.UUID, reason: str
+) -> InstallationDTO:
+    """Close a ``report_submitted`` installation because the OEM accepted its closure pack.
+
+    Called by ``domain.reporting.packs.record_oem_response`` after it checked its own
+    permission (``closure_pack.record_response``), inside its transaction. Same guards,
+    status-change row and audit (``installation.transition``) as ``transition``.
+
+    Raises:
+        NotFound: unknown installation.
+        TransitionError: the lifecycle does not allow ``closed`` from the current status.
+    """
+    inst = _load(session, installation_id)
+    before = _snapshot(inst)
+    _apply(session, actor, inst, "closed", reason=reason[:MAX_REASON])
+    _audit_change(session, actor, inst, "installation.transition", before, reason[:MAX_REASON])
     return InstallationDTO.from_row(inst)
 
 
@@ -451,17 +517,7 @@ def reschedule(
             new_date=new_date,
             new_slot=new_slot,
         )
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "installation.reschedule",
-        entity_type="installation",
-        entity_id=inst.id,
-        before=before,
-        after={**_snapshot(inst), "reason": text},
-    )
-    session.flush()
+    _audit_change(session, actor, inst, "installation.reschedule", before, text)
     return InstallationDTO.from_row(inst)
 
 
@@ -483,17 +539,7 @@ def cancel(
     text = _clean_text(reason, "reason", MAX_REASON)
     before = _snapshot(inst)
     _apply(session, actor, inst, "cancelled", reason=text)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "installation.cancel",
-        entity_type="installation",
-        entity_id=inst.id,
-        before=before,
-        after={**_snapshot(inst), "reason": text},
-    )
-    session.flush()
+    _audit_change(session, actor, inst, "installation.cancel", before, text)
     return InstallationDTO.from_row(inst)
 
 
@@ -527,6 +573,7 @@ def record_customer_confirmation(
         )
     text = _clean_text(notes, "notes", MAX_NOTES)
     inst = _load(session, installation_id)
+    require_installation_month_open(session, inst)
     if inst.status not in CONFIRMABLE_STATUSES:
         raise TransitionError(
             f"{inst.ref} is {inst.status}: a confirmation call is recorded only while "
@@ -572,6 +619,7 @@ def set_demo_completed(
     inst = _load(session, installation_id)
     if actor.role == "field_engineer" and not is_own_team_job(session, actor, inst.id):
         raise PermissionDenied(f"installation {inst.ref} is not assigned to your team")
+    require_installation_month_open(session, inst)
     if inst.status not in DEMO_STATUSES:
         raise TransitionError(
             f"{inst.ref} is {inst.status}: the demo is recorded only while "

@@ -1,9 +1,15 @@
-"""SLA, pricing and averaging rules shared by the SQL query and the pandas baseline.
+"""SLA, pricing and averaging rules in Python: the rounding helpers every query uses, and the
+business-day and rate rules of the pandas baselines and tests.
 
 DESIGN.md "Definitions": an SLA is met when the business days (Monday-Saturday minus Indian
 public holidays of the zone's state) from the lead's received local date to the event's local
 date are <= the OEM's target. Revenue of an installation is the rate in force on its
 completion date (``oem_rate`` with the greatest ``valid_from`` <= that date).
+
+The domain's queries count business days in SQL instead, from the ``business_day`` calendar
+table (``domain.business_calendar``, filled with ``domain.calendar.is_business_day``, the same
+rule as ``BusinessDayIndex`` here); ``tests/domain/test_business_calendar.py`` holds the two
+to each other.
 """
 
 from __future__ import annotations

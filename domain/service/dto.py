@@ -37,6 +37,8 @@ class TicketDTO:
     invoice_received_date: date | None
     invoice_authorised_date: date | None
     created_by_id: uuid.UUID | None
+    cancel_reason: str | None = None
+    cancelled_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: ServiceTicket) -> TicketDTO:

@@ -1,7 +1,8 @@
 """Service-call commands (seed 002): the ticket says *what*, the visit says *when and who*.
 
 Ticket lifecycle: ``open`` -> ``scheduled`` (a visit is booked) -> ``resolved`` -> ``closed``;
-cancelling the last live visit of a scheduled ticket puts it back to ``open``. A visit is
+cancelling the last live visit of a scheduled ticket puts it back to ``open``; an ``open`` or
+``scheduled`` ticket can be cancelled (``cancel_ticket``, its booked visits with it). A visit is
 ``booked`` -> ``completed`` or ``cancelled``.
 
 Every command checks its permission first, validates (``ValidationError`` naming the
@@ -9,10 +10,10 @@ argument), changes rows, flushes and writes one audit event; it never commits. F
 engineers act only on tickets that have a visit of their own team (``PermissionDenied``).
 
 Team double-booking: a team may hold one job per date and time slot across service visits,
-installation assignments and surveys. This is checked here in code, with the team row locked
-(``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite) so two service bookings of
-one team serialise; a database-level guarantee across the tables would need a model change
-(e.g. one shared ``team_slot_booking`` table with a unique (team, date, slot) key).
+installation assignments and surveys. A booked or completed visit holds a row of the shared
+``team_slot_booking`` table (``domain.slots``) whose unique (team, date, slot) key makes the
+database refuse a second job, even from a concurrent transaction; booking claims the row,
+cancelling a visit (or its ticket) releases it. ``team_slot_clash`` is the friendly pre-check.
 """
 
 from __future__ import annotations
@@ -32,26 +33,29 @@ from domain.actor import Actor
 from domain.calendar import local_date
 from domain.errors import Conflict, NotFound, PermissionDenied, TransitionError, ValidationError
 from domain.fields import FieldError, normalise_phone
-from domain.installations.models import Installation, InstallationAssignment
+from domain.installations.models import Installation
 from domain.leads.models import Lead
 from domain.permissions import can, require
 from domain.refs import next_ref
 from domain.scheduling import team_unavailability_reason, validate_slot
 from domain.service.dto import TicketDTO, VisitDTO
 from domain.service.models import ServiceTicket, ServiceVisit
-from domain.surveys.models import Survey
+from domain.slots import claim_team_slot, release_team_slot, slot_clash, slot_conflict_message
 
 __all__ = [
     "INSTALLED_STATUSES",
     "LIVE_TICKET_STATUSES",
     "book_visit",
+    "cancel_ticket",
     "cancel_visit",
     "close_ticket",
     "complete_visit",
+    "may_cancel_ticket",
     "may_close",
     "open_ticket",
     "record_invoice",
     "resolve_ticket",
+    "team_slot_clash",
     "update_ticket",
 ]
 
@@ -161,53 +165,14 @@ def team_slot_clash(
     """What already occupies the team on ``day`` / ``slot``, or None when it is free.
 
     Looks at service visits that are booked or completed, installation assignments not
-    released, and surveys not cancelled.
+    released, and surveys not cancelled (``domain.slots.slot_clash``).
 
     Returns:
-        A sentence naming the clashing job (ticket, installation or survey ref).
+        ``"survey SUR-…"``, ``"installation INS-…"`` or ``"service visit for SVC-…"``.
     """
-    visit_stmt = (
-        select(ServiceTicket.ref)
-        .join(ServiceVisit, ServiceVisit.service_ticket_id == ServiceTicket.id)
-        .where(
-            ServiceVisit.team_id == team_id,
-            ServiceVisit.visit_date == day,
-            ServiceVisit.time_slot == slot,
-            ServiceVisit.status.in_(("booked", "completed")),
-        )
-        .limit(1)
+    return slot_clash(
+        session, team_id=team_id, day=day, slot=slot, exclude_visit_id=exclude_visit_id
     )
-    if exclude_visit_id is not None:
-        visit_stmt = visit_stmt.where(ServiceVisit.id != exclude_visit_id)
-    ref = session.execute(visit_stmt).scalar_one_or_none()
-    if ref is not None:
-        return f"the team already has a service visit for {ref} on {day.isoformat()} {slot}"
-    ref = session.execute(
-        select(Installation.ref)
-        .join(InstallationAssignment, InstallationAssignment.installation_id == Installation.id)
-        .where(
-            InstallationAssignment.team_id == team_id,
-            InstallationAssignment.work_date == day,
-            InstallationAssignment.time_slot == slot,
-            InstallationAssignment.released_at.is_(None),
-        )
-        .limit(1)
-    ).scalar_one_or_none()
-    if ref is not None:
-        return f"the team is assigned to installation {ref} on {day.isoformat()} {slot}"
-    ref = session.execute(
-        select(Survey.ref)
-        .where(
-            Survey.team_id == team_id,
-            Survey.survey_date == day,
-            Survey.time_slot == slot,
-            Survey.status != "cancelled",
-        )
-        .limit(1)
-    ).scalar_one_or_none()
-    if ref is not None:
-        return f"the team has survey {ref} on {day.isoformat()} {slot}"
-    return None
 
 
 def open_ticket(
@@ -407,14 +372,15 @@ def book_visit(
     (``domain.scheduling.validate_slot``); the team is active, belongs to the zone of the
     ticket's customer, is not unavailable that day (leave, breakdown) and has no other job in
     that date and slot: no booked/completed service visit, no active installation assignment,
-    no survey that is not cancelled. The team row is locked first so concurrent bookings of a
-    team queue; there is no database constraint spanning visits and assignments.
+    no survey that is not cancelled. The visit claims the team's slot in ``team_slot_booking``
+    (unique team/date/slot), so a concurrent booking of the same slot, of any kind, fails.
 
     Raises:
         PermissionDenied: without ``service_visit.book``.
         NotFound: unknown ticket or team.
         ValidationError: ``visit_date`` (past/not a date), ``time_slot`` (not a slot),
-            ``team_id`` (inactive, other zone, unavailable, already busy in that slot).
+            ``team_id`` (inactive, other zone, unavailable that day).
+        Conflict: the team already has a job in that date and slot (named in the message).
         TransitionError: the ticket is resolved, closed or cancelled.
     """
     require(actor, "service_visit.book")
@@ -448,7 +414,9 @@ def book_visit(
         raise ValidationError({"team_id": reason})
     clash = team_slot_clash(session, team.id, day, time_slot)
     if clash is not None:
-        raise ValidationError({"team_id": f"team {team.code} is busy: {clash}"})
+        raise Conflict(
+            slot_conflict_message(session, team_id=team.id, day=day, slot=time_slot, occupant=clash)
+        )
     visit = ServiceVisit(
         service_ticket_id=ticket.id,
         visit_date=day,
@@ -464,6 +432,7 @@ def book_visit(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("the visit could not be booked; please retry") from exc
+    claim_team_slot(session, team_id=team.id, day=day, slot=time_slot, visit_id=visit.id)
     audit.record(
         session,
         actor,
@@ -529,8 +498,9 @@ def complete_visit(
 def cancel_visit(session: Session, actor: Actor, *, visit_id: uuid.UUID, reason: str) -> VisitDTO:
     """Cancel a booked visit with a reason (kept in the visit's notes, max 300 characters).
 
-    When no booked or completed visit is left, a ``scheduled`` ticket goes back to ``open``.
-    Needs the ``service_visit.cancel`` permission (admin, central_ops).
+    The team's slot is released. When no booked or completed visit is left, a ``scheduled``
+    ticket goes back to ``open``. Needs the ``service_visit.cancel`` permission (admin,
+    central_ops).
 
     Raises:
         PermissionDenied: without ``service_visit.book``.
@@ -551,6 +521,7 @@ def cancel_visit(session: Session, actor: Actor, *, visit_id: uuid.UUID, reason:
     before = {"status": visit.status, "ticket_status": ticket.status}
     visit.status = "cancelled"
     visit.notes = f"cancelled: {text}"
+    release_team_slot(session, visit_id=visit.id)
     session.flush()
     live = session.execute(
         select(ServiceVisit.id)
@@ -644,6 +615,78 @@ def resolve_ticket(
             "status": ticket.status,
             "resolved_date": day,
             "customer_satisfied": customer_satisfied,
+        },
+    )
+    session.flush()
+    return TicketDTO.from_row(ticket)
+
+
+CANCELLABLE_TICKET_STATUSES = LIVE_TICKET_STATUSES
+"""Ticket statuses from which ``cancel_ticket`` is allowed."""
+
+
+def may_cancel_ticket(actor: Actor, status: str) -> bool:
+    """True when ``actor`` may cancel a ticket in ``status`` (``cancel_ticket``'s rule, for
+    pages)."""
+    return can(actor, "service_ticket.cancel") and status in CANCELLABLE_TICKET_STATUSES
+
+
+def cancel_ticket(
+    session: Session, actor: Actor, *, ticket_id: uuid.UUID, reason: str
+) -> TicketDTO:
+    """Cancel an ``open`` or ``scheduled`` ticket with a reason (customer withdrew, fixed
+    itself...).
+
+    The reason (required, max 300 characters, whitespace collapsed) goes to ``cancel_reason``,
+    ``cancelled_at`` is now; every ``booked`` visit of the ticket is cancelled too (notes
+    ``cancelled: ticket cancelled: <reason>``) and its team slot released; completed visits
+    stay. Audited as ``service_ticket.cancel`` (with the cancelled visit ids).
+
+    Raises:
+        PermissionDenied: without ``service_ticket.cancel`` (admin, central_ops).
+        NotFound: unknown ticket.
+        ValidationError: ``{"reason": ...}`` blank or too long.
+        TransitionError: the ticket is resolved, closed or already cancelled (state named).
+    """
+    require(actor, "service_ticket.cancel")
+    ticket = _get_ticket(session, ticket_id, lock=True)
+    if ticket.status not in CANCELLABLE_TICKET_STATUSES:
+        raise TransitionError(
+            f"ticket {ticket.ref} is {ticket.status}; only an open or scheduled ticket can be "
+            "cancelled"
+        )
+    text = _text(reason)
+    if not text:
+        raise ValidationError({"reason": "a reason is required"})
+    if len(text) > REASON_MAX:
+        raise ValidationError({"reason": f"reason is longer than {REASON_MAX} characters"})
+    visits = session.scalars(
+        select(ServiceVisit).where(
+            ServiceVisit.service_ticket_id == ticket.id, ServiceVisit.status == "booked"
+        )
+    ).all()
+    before = _snapshot(ticket, "status", "cancel_reason", "cancelled_at")
+    for visit in visits:
+        visit.status = "cancelled"
+        visit.notes = f"cancelled: ticket cancelled: {text}"[:2000]
+        release_team_slot(session, visit_id=visit.id)
+    ticket.status = "cancelled"
+    ticket.cancel_reason = text
+    ticket.cancelled_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "service_ticket.cancel",
+        entity_type="service_ticket",
+        entity_id=ticket.id,
+        before=before,
+        after={
+            "ref": ticket.ref,
+            "status": ticket.status,
+            "cancel_reason": text,
+            "cancelled_at": ticket.cancelled_at,
+            "cancelled_visits": [v.id for v in visits],
         },
     )
     session.flush()

@@ -12,10 +12,12 @@ scheduled. Every other change raises ``TransitionError`` naming the current stat
 needed, and changes nothing.
 
 Field engineers record and submit only their own team's surveys (``actor.team_id``).
-There is no database constraint on a team's survey slot (the ``survey`` table has none), so
-double booking is checked in code; the team row is locked (``SELECT ... FOR UPDATE`` on
-PostgreSQL, the write lock of ``BEGIN IMMEDIATE`` on SQLite) so concurrent bookings of one team
-queue instead of racing.
+A team holds one job per date and slot across surveys, installations and service visits: a
+survey that is not cancelled holds a row of ``team_slot_booking`` (``domain.slots``), whose
+unique (team, date, slot) key refuses a second job even when two planners book at once.
+Scheduling, rescheduling and cancelling claim, move and release that row; a friendly pre-check
+(``require_slot_free``) names the job already in the slot. The team row is also locked
+(``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock of ``BEGIN IMMEDIATE`` on SQLite).
 """
 
 from __future__ import annotations
@@ -38,13 +40,20 @@ from domain.accounts.models import FieldTeam
 from domain.actor import Actor
 from domain.calendar import local_date
 from domain.errors import Conflict, NotFound, PermissionDenied, TransitionError, ValidationError
-from domain.installations.models import InstallationAssignment
 from domain.leads.models import Lead
 from domain.media import remove_stored, store_upload
 from domain.permissions import require
 from domain.procurement.models import Material
 from domain.refs import next_ref
 from domain.scheduling import team_unavailability_reason, validate_slot
+from domain.slots import (
+    claim_team_slot,
+    release_team_slot,
+    require_slot_free,
+    slot_clash,
+    slot_conflict_message,
+    slot_occupant,
+)
 from domain.surveys.dto import SurveyDTO
 from domain.surveys.models import (
     PARKING_TYPES,
@@ -147,7 +156,9 @@ def _check_team_slot(
 
     Raises:
         ValidationError: on ``survey_date`` (past), ``time_slot`` (unknown) or ``team_id``
-            (unknown, inactive, other zone, unavailable that day, slot already taken).
+            (unknown, inactive, other zone, unavailable that day).
+        Conflict: the team already has a job (survey, installation, service visit) in that
+            date and slot; the message names it.
     """
     errors: dict[str, str] = {}
     today = local_date(utcnow())
@@ -173,38 +184,24 @@ def _check_team_slot(
     if errors:
         raise ValidationError(errors)
     assert team is not None
-    taken = session.execute(
-        select(Survey.ref).where(
-            Survey.team_id == team_id,
-            Survey.survey_date == survey_date,
-            Survey.time_slot == time_slot,
-            Survey.status == "scheduled",
-            *([Survey.id != exclude_survey_id] if exclude_survey_id else []),
-        )
-    ).first()
-    if taken is not None:
-        raise ValidationError(
-            {
-                "time_slot": f"team {team.code} already has survey {taken[0]} on "
-                f"{survey_date.isoformat()} {time_slot}"
-            }
-        )
-    busy = session.execute(
-        select(InstallationAssignment.id).where(
-            InstallationAssignment.team_id == team_id,
-            InstallationAssignment.work_date == survey_date,
-            InstallationAssignment.time_slot == time_slot,
-            InstallationAssignment.released_at.is_(None),
-        )
-    ).first()
-    if busy is not None:
-        raise ValidationError(
-            {
-                "time_slot": f"team {team.code} has an installation on "
-                f"{survey_date.isoformat()} {time_slot}"
-            }
-        )
+    require_slot_free(
+        session,
+        team_id=team_id,
+        day=survey_date,
+        slot=time_slot,
+        exclude_survey_id=exclude_survey_id,
+    )
     return team
+
+
+def _slot_or_retry(session: Session, team_id: uuid.UUID, day: date, slot: str) -> Conflict:
+    """The Conflict for an IntegrityError while writing a survey: the job now in the team's
+    slot when there is one (a concurrent booking), else a generic retry message."""
+    if slot_occupant(session, team_id=team_id, day=day, slot=slot) or slot_clash(
+        session, team_id=team_id, day=day, slot=slot
+    ):
+        return Conflict(slot_conflict_message(session, team_id=team_id, day=day, slot=slot))
+    return Conflict("the survey was changed by someone else at the same time; please retry")
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -222,17 +219,18 @@ def schedule_survey(
     Rules: the lead is ``new`` or ``contacted`` (a rejected survey puts it back to contacted;
     a ``surveyed`` lead with no approved survey also qualifies) and has no active survey;
     the date is today or later (Asia/Kolkata); the slot is a configured one; the team is
-    active, works in the lead's zone, is not unavailable that day and has no other scheduled
-    survey or active installation in that date/slot. The
-    survey gets ref ``SUR-<year of survey_date>-NNNNN`` and status ``scheduled``; the lead
-    becomes ``survey_scheduled``.
+    active, works in the lead's zone, is not unavailable that day and has no other job
+    (survey, installation assignment, service visit) in that date/slot: the survey claims the
+    team's slot in ``team_slot_booking``. The survey gets ref ``SUR-<year of survey_date>-NNNNN``
+    and status ``scheduled``; the lead becomes ``survey_scheduled``.
 
     Raises:
         PermissionDenied: without ``survey.schedule``.
         NotFound: unknown lead.
         TransitionError: the lead is not open or already has an active survey.
         ValidationError: ``survey_date`` / ``time_slot`` / ``team_id`` refused (reason given).
-        Conflict: a concurrent change hit a unique constraint (retry).
+        Conflict: the team already has a job in that date and slot (named in the message),
+            also when another planner booked it at the same moment.
     """
     require(actor, "survey.schedule")
     lead = session.execute(
@@ -273,9 +271,8 @@ def schedule_survey(
             lead.status = "survey_scheduled"
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            f"the team already has a survey on {survey_date.isoformat()} {time_slot}"
-        ) from exc
+        raise _slot_or_retry(session, team_id, survey_date, time_slot) from exc
+    claim_team_slot(session, team_id=team_id, day=survey_date, slot=time_slot, survey_id=survey.id)
     audit.record(
         session,
         actor,
@@ -301,13 +298,15 @@ def reschedule_survey(
 ) -> SurveyDTO:
     """Move a ``scheduled`` survey to another team, date and/or slot (same rules as booking).
 
-    The optional reason (max 300 characters) is kept in the audit trail.
+    The optional reason (max 300 characters) is kept in the audit trail. The survey's team
+    slot moves with it (the old slot is free again).
 
     Raises:
         PermissionDenied: without ``survey.schedule``.
         NotFound: unknown survey.
         TransitionError: the survey is not ``scheduled``.
         ValidationError: ``survey_date`` / ``time_slot`` / ``team_id`` / ``reason`` refused.
+        Conflict: the team already has another job in the new date and slot.
     """
     require(actor, "survey.schedule")
     survey = _load_survey(session, survey_id, lock=True)
@@ -327,10 +326,15 @@ def reschedule_survey(
         exclude_survey_id=survey.id,
     )
     before = _snapshot(survey)
-    survey.team_id = team_id
-    survey.survey_date = survey_date
-    survey.time_slot = time_slot
-    session.flush()
+    try:
+        with session.begin_nested():
+            survey.team_id = team_id
+            survey.survey_date = survey_date
+            survey.time_slot = time_slot
+            session.flush()
+    except IntegrityError as exc:
+        raise _slot_or_retry(session, team_id, survey_date, time_slot) from exc
+    claim_team_slot(session, team_id=team_id, day=survey_date, slot=time_slot, survey_id=survey.id)
     audit.record(
         session,
         actor,
@@ -350,7 +354,8 @@ def cancel_survey(
     """Cancel an active survey (scheduled, completed or submitted) with a reason.
 
     The reason (required, max 300 characters) is stored in ``cancel_reason`` and the audit
-    trail; the lead goes back to ``contacted`` so another survey can be scheduled.
+    trail; the team's slot is released; the lead goes back to ``contacted`` so another survey
+    can be scheduled.
 
     Raises:
         PermissionDenied: without ``survey.cancel``.
@@ -371,6 +376,7 @@ def cancel_survey(
     before = {**_snapshot(survey), "lead_status": lead.status}
     survey.status = "cancelled"
     survey.cancel_reason = text
+    release_team_slot(session, survey_id=survey.id)
     if lead.status in ("survey_scheduled", "surveyed"):
         lead.status = "contacted"
     session.flush()
