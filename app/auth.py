@@ -12,7 +12,12 @@ audit); streamlit-authenticator 0.4.2 is used for its signed re-authentication c
   ``Authenticate.login(location="unrendered")`` against a credentials dict built fresh from
   the database on that run, which holds only active, unlocked users; the actor is then rebuilt
   from the ``app_user`` row;
-* every run of a logged-in session re-reads the user row: a deactivated user is logged out;
+* every run of a logged-in session re-reads the user row: a deactivated user is logged out,
+  and so is a session whose ``session_version`` is older than the row's (the password was
+  changed or reset, or the role/scope changed, elsewhere);
+* the login cookie carries the session version too (claim ``sv``, added to
+  streamlit-authenticator's signed token by ``_encode_cookie_token``): an older cookie does not
+  re-authenticate, so a password change forces a new login on every other browser;
 * logout (one sidebar click) clears the actor, the authenticator keys and the cookie.
 
 Refused logins all show ``LOGIN_FAILED_MESSAGE`` (no user enumeration).
@@ -22,12 +27,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.controllers import CookieController
+from streamlit_authenticator.models.cookie_model import CookieModel
 from streamlit_authenticator.utilities import LoginError
 
 from app.runtime import ACTOR_KEY, session_scope
+from app.widgets import md_escape
 from db.settings import DEFAULT_COOKIE_KEY, Settings, get_settings
 from domain.accounts import service as accounts
 from domain.accounts.dto import UserDTO
@@ -43,6 +51,8 @@ LOGOUT_REQUESTED_KEY = "_logout_requested"
 COOKIE_SET_PENDING = "_auth_cookie_set_pending"
 COOKIE_DELETE_PENDING = "_auth_cookie_delete_pending"
 AUTHENTICATOR_KEYS = ("name", "username", "authentication_status", "email", "roles")
+SESSION_VERSION_KEY = "_session_version"
+SESSION_VERSION_CLAIM = "sv"
 COOKIE_KEY_REFUSAL = (
     "Refusing to start: the login-cookie key is the public default. Set a secret "
     "`cookie_key` in .streamlit/secrets.toml or the COOKIE_KEY environment variable "
@@ -71,6 +81,23 @@ def cookie_key_problem(settings: Settings, key: str) -> str | None:
     return None
 
 
+def _encode_cookie_token(self: CookieModel) -> str:
+    """streamlit-authenticator's signed cookie token (username, expiry) plus the logged-in
+    user's ``session_version`` (claim ``sv``), so a stale cookie can be refused."""
+    return jwt.encode(
+        {
+            "username": st.session_state["username"],
+            "exp_date": self.exp_date,
+            SESSION_VERSION_CLAIM: int(st.session_state.get(SESSION_VERSION_KEY) or 0),
+        },
+        self.cookie_key,
+        algorithm="HS256",
+    )
+
+
+CookieModel._token_encode = _encode_cookie_token  # type: ignore[method-assign]
+
+
 def _make_authenticator(settings: Settings, key: str) -> stauth.Authenticate:
     """A streamlit-authenticator instance with a credentials dict fresh from the DB."""
     with session_scope(readonly=True) as s:
@@ -94,11 +121,21 @@ def _set_logged_in(user: UserDTO) -> Actor:
     st.session_state["email"] = user.email
     st.session_state["roles"] = [user.role]
     st.session_state["logout"] = False
+    st.session_state[SESSION_VERSION_KEY] = user.session_version
     return actor
+
+
+def adopt_session_version(user: UserDTO) -> None:
+    """Keep THIS session logged in after its user changed their own password: take the new
+    ``session_version`` and re-write the login cookie with it. Every other session of the
+    user still carries the old version and is logged out on its next run."""
+    st.session_state[SESSION_VERSION_KEY] = user.session_version
+    _want_cookie("set")
 
 
 def _clear_login_state() -> None:
     st.session_state.pop(ACTOR_KEY, None)
+    st.session_state.pop(SESSION_VERSION_KEY, None)
     for key in AUTHENTICATOR_KEYS:
         st.session_state[key] = None
 
@@ -157,11 +194,16 @@ def _login_cookie_present(settings: Settings) -> bool:
 
 
 def _still_active(actor: Actor) -> bool:
+    """True while the user row is active and its ``session_version`` is this session's."""
     if actor.user_id is None:
         return False
     with session_scope(readonly=True) as s:
         user = accounts.user_by_id(s, actor.user_id)
-    return user is not None and user.active
+    return (
+        user is not None
+        and user.active
+        and user.session_version == st.session_state.get(SESSION_VERSION_KEY)
+    )
 
 
 def _from_cookie(authenticator: stauth.Authenticate) -> Actor | None:
@@ -178,10 +220,18 @@ def _from_cookie(authenticator: stauth.Authenticate) -> Actor | None:
     username = st.session_state.get("username")
     if not status or not username:
         return None
+    token = authenticator.cookie_controller.get_cookie() or {}
     with session_scope(readonly=True) as s:
         user = accounts.user_by_username(s, username)
     if user is None or not user.active:
         _clear_login_state()
+        return None
+    if int(token.get(SESSION_VERSION_CLAIM) or 0) != user.session_version:
+        # Issued before a password change (or role change): log in again.
+        authenticator.authentication_controller.logout()
+        st.session_state["logout"] = True
+        _clear_login_state()
+        _want_cookie("delete")
         return None
     return _set_logged_in(user)
 
@@ -309,6 +359,6 @@ def render_sidebar_user(actor: Actor) -> None:
     """Sidebar block: the user's name and role, and a one-click logout button."""
     name = st.session_state.get("name") or actor.username
     with st.sidebar:
-        st.markdown(f"**{name}**")
-        st.caption(f"{actor.username} · {actor.role.replace('_', ' ')}")
+        st.markdown(f"**{md_escape(name)}**")
+        st.caption(f"{md_escape(actor.username)} · {actor.role.replace('_', ' ')}")
         st.button("Log out", key=LOGOUT_KEY, on_click=_request_logout, width="stretch")

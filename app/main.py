@@ -1,7 +1,7 @@
 """ChargeOps entry script (``streamlit run app/main.py``): a router only.
 
 Page config, the login gate (``app.auth.require_login``), the user block in the sidebar, then
-the role's pages through ``st.navigation``. No business rules here.
+the role's pages through ``st.navigation``, in sections. No business rules here.
 """
 
 from __future__ import annotations
@@ -21,4 +21,5 @@ from app.nav import pages_for  # noqa: E402
 st.set_page_config(page_title="ChargeOps", layout="wide")
 actor = require_login()
 render_sidebar_user(actor)
-st.navigation(pages_for(actor.role, root=ROOT)).run()
+# Sections replace the fold after ten entries; each section header folds its own pages.
+st.navigation(pages_for(actor.role, root=ROOT), expanded=True).run()

@@ -15,9 +15,12 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.cache import clear_data_caches
 from db import engine as db_engine
 from db.settings import get_settings
+from domain import audit
 from domain.actor import Actor
+from domain.errors import PermissionDenied
 
 ACTOR_KEY = "actor"
 
@@ -35,9 +38,36 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope(*, readonly: bool = False) -> Iterator[Session]:
-    """One transaction for one user action; see ``db.engine.session_scope``."""
-    with db_engine.session_scope(get_engine(), readonly=readonly) as s:
-        yield s
+    """One transaction for one user action; see ``db.engine.session_scope``.
+
+    After a write scope commits, the cached page data is cleared
+    (``app.cache.clear_data_caches``) so the next rerun shows the change; read-only scopes and
+    scopes that raise (rolled back) leave the caches alone.
+
+    A ``PermissionDenied`` raised inside the scope is audited: after the rollback, one
+    ``permission.denied`` event (actor, command, role) is written in a fresh short transaction
+    (``domain.audit.record_refusal``), then the error propagates to the page as before. The
+    actor is the one the error names (``require`` sets it), else this session's user.
+    """
+    engine = get_engine()
+    try:
+        with db_engine.session_scope(engine, readonly=readonly) as s:
+            yield s
+    except PermissionDenied as exc:
+        audit.record_refusal(engine, _refused_actor(exc), exc)
+        raise
+    if not readonly:
+        clear_data_caches()
+
+
+def _refused_actor(exc: PermissionDenied) -> Actor:
+    """The refused actor: the one ``require`` recorded on the error, else this session's."""
+    if isinstance(exc.actor, Actor):
+        return exc.actor
+    actor = st.session_state.get(ACTOR_KEY)
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(user_id=None, username="(not logged in)", role=exc.role or "anonymous")
 
 
 def current_actor() -> Actor:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
+from app.runtime import session_scope
+from db.engine import RETRY_ATTEMPTS, retrying
 from domain.calendar import to_local
 from domain.errors import DomainError, ValidationError
 from domain.money import format_inr
@@ -24,6 +29,41 @@ def show_domain_error(e: DomainError) -> None:
         st.error("Please correct the following:\n\n" + "\n".join(lines))
     else:
         st.error(str(e))
+
+
+#: characters that are Markdown anywhere in a line (emphasis, code, links and images, raw HTML
+#: and autolinks, entities, tables, KaTeX ``$``, strikethrough, ``:color[...]`` directives, the
+#: closing ``#`` of a heading).
+_MD_INLINE = frozenset("\\`*_{}[]()<>!|$~&#")
+#: characters that are Markdown only at the start of a line (headings, lists, quotes, setext
+#: underlines, thematic breaks) and ordered-list numbers (``1.``).
+_MD_LINE_START = frozenset("#+-=>")
+_ORDERED_ITEM = re.compile(r"^(\d+)([.)])")
+
+
+def _md_escape_line(line: str) -> str:
+    line = line.lstrip()  # four leading spaces would make a code block
+    out = "".join("\\" + ch if ch in _MD_INLINE else ch for ch in line)
+    if out[:1] in _MD_LINE_START:
+        out = "\\" + out
+    return _ORDERED_ITEM.sub(lambda m: m.group(1) + "\\" + m.group(2), out, count=1)
+
+
+def md_escape(text: object) -> str:
+    """User text made literal inside Markdown (``st.markdown``, ``st.caption``, alerts, labels).
+
+    Backslash-escapes (CommonMark shows a backslash-escaped punctuation character as itself)
+    ``\\ ` * _ { } [ ] ( ) < > ! | $ ~ & #`` everywhere, and ``+ - = >`` and the ``.`` of
+    ``1.`` at the start of a line, where they would make headings, lists or quotes; leading
+    spaces are dropped (no code blocks) and each line break becomes a Markdown hard break.
+    So a customer named ``**bold** <script>`` is shown as exactly that: never bold, never
+    HTML, never a link, a formula or a heading. ``None`` gives ``""``; other values are
+    ``str()``-ed first.
+    """
+    if text is None:
+        return ""
+    lines = str(text).splitlines() or [""]
+    return "  \n".join(_md_escape_line(ln) for ln in lines)
 
 
 def money(x: Decimal | int | float | str | None) -> str:
@@ -61,3 +101,42 @@ def paginator(total: int, page_size: int, key: str) -> tuple[int, int]:
     )
     st.caption(f"{total} rows")
     return (int(page) - 1) * page_size, page_size
+
+
+T = TypeVar("T")
+
+
+def run_command(
+    action: Callable[[Any], T],
+    *,
+    attempts: int = RETRY_ATTEMPTS,
+    on_error: Callable[[DomainError], None] | None = None,
+) -> T | None:
+    """Run ``action(session)`` as one transaction (``app.runtime.session_scope``).
+
+    A transient database error (busy, serialization failure, deadlock, lost connection:
+    ``domain.errors.Unavailable``) runs the *whole* action again in a new transaction, at
+    most ``attempts`` times in all, with jittered backoff (``db.engine.retrying``).
+    A ``DomainError`` rolls the transaction back and is handed to ``on_error`` (default
+    ``show_domain_error``) *after* the transaction block (no ``st.*`` call inside it); then
+    None is returned. That includes ``Unavailable`` ("the database is busy; try again") after
+    the last attempt. Any other exception is a bug and propagates.
+
+    Returns:
+        What ``action`` returned, or None when it was refused.
+    """
+
+    def once() -> T:
+        with session_scope() as s:
+            return action(s)
+
+    error: DomainError | None = None
+    result: T | None = None
+    try:
+        result = retrying(once, attempts=attempts)
+    except DomainError as e:
+        error = e
+    if error is not None:
+        (show_domain_error if on_error is None else on_error)(error)
+        return None
+    return result

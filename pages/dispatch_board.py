@@ -1,18 +1,19 @@
-"""Dispatch board: one zone's week of field teams x days (plotly timeline coloured by status),
-the open jobs nobody is assigned to, and the planner's actions: book a job (teams suggested by
-zone, skill, week load and SLA), move, unassign, mark a team unavailable and reassign each
-affected job to a backup team in one click (or reschedule it). One domain call per action."""
+"""Dispatch board: one zone's week as a planner's board (teams x days split into the time
+slots, bars coloured by status, unavailable teams in grey, Sundays and holidays shaded), the
+same week as a text grid and as a list, the open jobs nobody is assigned to, and the
+planner's actions: book a job (teams suggested by zone, skill, week load and SLA), move,
+unassign, mark a team unavailable and reassign each affected job to a backup team in one
+click (or reschedule it). One domain call per action."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import show_domain_error
+from app.widgets import md_escape, run_command, show_domain_error
 from db.types import utcnow
 from domain.accounts import queries as account_queries
 from domain.calendar import local_date, week_start
@@ -59,18 +60,8 @@ if flash:
 
 
 def run(fn, **kwargs):  # type: ignore[no-untyped-def]
-    """One domain command in one transaction; shows a DomainError and returns None."""
-    error: DomainError | None = None
-    result = None
-    try:
-        with session_scope() as s:
-            result = fn(s, actor, **kwargs)
-    except DomainError as e:
-        error = e
-    if error is not None:
-        show_domain_error(error)
-        return None
-    return result
+    """One domain command in one (retried) transaction; shows a DomainError and returns None."""
+    return run_command(lambda s: fn(s, actor, **kwargs))
 
 
 def done(message: str) -> None:
@@ -115,29 +106,115 @@ m1.metric("Teams", len(board.teams))
 m2.metric("Jobs this week", len(jobs))
 m3.metric("Unassigned open jobs", len(unassigned))
 
+slots = list(time_slots())
+
+
+def week_figure() -> go.Figure:
+    """Teams (rows) x the week's day-slots: one bar trace per status, grey unavailable days,
+    shaded Sundays/holidays. Positions come from the domain's pure helpers."""
+    n = len(slots)
+    rows = [t.label for t in board.teams]
+    index = {label: i for i, label in enumerate(rows)}
+    fig = go.Figure()
+    blocked = board.blocked_frame(slots)
+    for b in blocked.itertuples():
+        if b.kind == "off":
+            fig.add_shape(
+                type="rect",
+                xref="x",
+                yref="y",
+                x0=b.x0,
+                x1=b.x1,
+                y0=index[b.team] - 0.5,
+                y1=index[b.team] + 0.5,
+                fillcolor=dispatch.OFF_DAY_COLOUR,
+                line_width=0,
+                layer="below",
+            )
+    away = blocked[blocked["kind"] == "unavailable"]
+    if not away.empty:
+        fig.add_trace(
+            go.Bar(
+                name="Team unavailable",
+                orientation="h",
+                y=away["team"].tolist(),
+                base=away["x0"].tolist(),
+                x=(away["x1"] - away["x0"]).tolist(),
+                width=0.9,
+                marker={"color": dispatch.UNAVAILABLE_COLOUR, "pattern": {"shape": "/"}},
+                customdata=away[["text"]].to_numpy().tolist(),
+                hovertemplate="%{y}: unavailable (%{customdata[0]})<extra></extra>",
+            )
+        )
+    timeline = board.timeline_frame(slots)
+    for status, colour in dispatch.STATUS_COLOURS.items():
+        part = timeline[timeline["status"] == status]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                name=status,
+                orientation="h",
+                y=part["team"].tolist(),
+                base=part["x"].tolist(),
+                x=[1] * len(part),
+                width=0.8,
+                marker={"color": colour, "line": {"color": "white", "width": 1}},
+                text=part["installation_ref"].tolist(),
+                textposition="inside",
+                insidetextanchor="middle",
+                customdata=part[
+                    ["installation_ref", "customer_name", "area", "status", "day", "time_slot"]
+                ]
+                .to_numpy()
+                .tolist(),
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]}"
+                    "<br>%{customdata[3]}<br>%{customdata[4]} %{customdata[5]}<extra></extra>"
+                ),
+            )
+        )
+    for d in range(8):  # day boundaries strong, slot boundaries faint
+        fig.add_vline(x=d * n, line_width=1.5, line_color="#888")
+        if d < 7:
+            for j in range(1, n):
+                fig.add_vline(x=d * n + j, line_width=0.5, line_dash="dot", line_color="#ccc")
+    ticks = board.day_ticks(slots)
+    fig.update_xaxes(
+        range=[0, 7 * n],
+        tickvals=[x for x, _ in ticks],
+        ticktext=[label for _, label in ticks],
+        showgrid=False,
+        side="top",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=rows, autorange="reversed", title=None)
+    fig.update_layout(
+        barmode="overlay",
+        height=110 + 32 * max(len(rows), 1),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "title": "Status"},
+        uniformtext={"minsize": 8, "mode": "hide"},
+    )
+    return fig
+
+
 st.subheader(f"Week of {monday:%d %b %Y}")
 if jobs.empty:
     st.info("No team has a job this week.")
-else:
-    fig = px.timeline(
-        jobs,
-        x_start="start",
-        x_end="end",
-        y="team_code",
-        color="status",
-        hover_data=["installation_ref", "customer_name", "area", "time_slot", "role"],
-        category_orders={"team_code": [t.code for t in board.teams]},
-        labels={"team_code": "Team", "status": "Status"},
-    )
-    fig.update_xaxes(range=[pd.Timestamp(monday), pd.Timestamp(monday + timedelta(days=7))])
-    fig.update_yaxes(autorange="reversed")
-    st.plotly_chart(fig, width="stretch")
-    st.dataframe(
-        jobs[list(JOB_TITLES)].rename(columns=JOB_TITLES),
-        hide_index=True,
-        width="stretch",
-        key="dispatch_jobs_table",
-    )
+if board.teams:
+    st.caption(f"Each day is split into the slots {', '.join(slots)}; grey: team unavailable.")
+    board_view, grid_view, list_view = st.tabs(["Board", "Grid", "List"], key="dispatch_view")
+    with board_view:
+        st.plotly_chart(week_figure(), width="stretch", key="dispatch_week_chart")
+    with grid_view:
+        st.dataframe(board.grid_frame(slots), hide_index=True, width="stretch", key="dispatch_grid")
+    with list_view:
+        st.dataframe(
+            jobs[list(JOB_TITLES)].rename(columns=JOB_TITLES),
+            hide_index=True,
+            width="stretch",
+            key="dispatch_jobs_table",
+        )
 
 st.subheader("Unassigned jobs")
 if unassigned.empty:
@@ -154,7 +231,6 @@ if not can(actor, scheduling.ASSIGN_PERMISSION):
     st.caption("Read-only: only planners book, move and unassign teams.")
     st.stop()
 
-slots = list(time_slots())
 team_by_label = {t.label: t.id for t in zone_teams}
 book_tab, move_tab, emergency_tab = st.tabs(
     ["Book", "Move / unassign", "Team unavailable"], key="dispatch_tabs"
@@ -315,7 +391,7 @@ with emergency_tab:
                 "to": un_to,
                 "reason": un_why.strip(),
             }
-            st.success(f"{un_team} marked unavailable: {len(marked)} job(s) affected.")
+            st.success(f"{md_escape(un_team)} marked unavailable: {len(marked)} job(s) affected.")
 
     emergency = st.session_state.get(EMERGENCY_KEY)
     if emergency:
@@ -326,8 +402,9 @@ with emergency_tab:
             to_date=emergency["to"],
         )
         st.markdown(
-            f"**Affected jobs of {emergency['team']}** "
-            f"({emergency['from']:%d %b} – {emergency['to']:%d %b}: {emergency['reason']})"
+            f"**Affected jobs of {md_escape(emergency['team'])}** "
+            f"({emergency['from']:%d %b} – {emergency['to']:%d %b}: "
+            f"{md_escape(emergency['reason'])})"
         )
         if not affected:
             st.caption("No job left to reassign.")
@@ -335,7 +412,7 @@ with emergency_tab:
             a = job.assignment
             row = st.columns([3, 2, 2])
             row[0].markdown(
-                f"{a.installation_ref} · {job.customer_name} · {a.work_date:%a %d %b} "
+                f"{a.installation_ref} · {md_escape(job.customer_name)} · {a.work_date:%a %d %b} "
                 f"{a.time_slot} · {job.installation_status}"
             )
             backup = next((t for t in job.suggestions if t.eligible), None)

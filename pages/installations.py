@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, localise_columns, show_domain_error
+from app.widgets import local_time, localise_columns, md_escape, run_command, show_domain_error
 from domain.accounts import queries as account_queries
 from domain.errors import DomainError
 from domain.installations import queries, reports, scheduling
@@ -72,16 +72,12 @@ if flash:
 
 
 def run(command: Callable[..., Any], success: Callable[[Any], str], **kwargs: Any) -> None:
-    """One command in one transaction; flash its success and rerun, or show the error."""
-    error: DomainError | None = None
-    result = None
-    try:
-        with session_scope() as s:
-            result = command(s, actor, **kwargs)
-    except DomainError as e:
-        error = e
-    if error is not None:
-        show_domain_error(error)
+    """One command in one (retried) transaction; flash its success and rerun, or show the
+    error."""
+    failed: list[DomainError] = []
+    result = run_command(lambda s: command(s, actor, **kwargs), on_error=failed.append)
+    if failed:
+        show_domain_error(failed[0])
         return
     st.session_state[FLASH_KEY] = success(result)
     st.rerun()
@@ -219,17 +215,18 @@ with tabs["Browse"]:
     if detail is not None:
         inst = detail.installation
         iid = inst.id
-        st.markdown(f"#### {inst.ref} · {detail.customer_name} · {inst.status}")
+        st.markdown(f"#### {inst.ref} · {md_escape(detail.customer_name)} · {inst.status}")
         d1, d2, d3 = st.columns(3)
         d1.markdown(
             f"**Lead:** {detail.lead_ref} ({detail.lead_status})  \n"
-            f"**OEM:** {detail.oem_name} ({detail.oem_code})  \n"
+            f"**OEM:** {md_escape(detail.oem_name)} ({detail.oem_code})  \n"
             f"**Survey:** {detail.survey_ref} on {detail.survey_date:%d %b %Y}"
         )
         d2.markdown(
             f"**Phone:** {detail.phone}  \n"
-            f"**Address:** {detail.address}, {detail.city} {detail.pincode}  \n"
-            f"**Zone:** {detail.zone_name}"
+            f"**Address:** {md_escape(detail.address)}, {md_escape(detail.city)} "
+            f"{detail.pincode}  \n"
+            f"**Zone:** {md_escape(detail.zone_name)}"
         )
         when = (
             f"{inst.scheduled_date:%d %b %Y} {inst.time_slot or ''}".strip()
@@ -240,9 +237,13 @@ with tabs["Browse"]:
             f"**Scheduled:** {when}  \n"
             f"**Completed:** {local_time(inst.completed_at) or NONE}  \n"
             f"**Closed:** {local_time(inst.closed_at) or NONE}"
-            + (f"  \n**Cancel reason:** {inst.cancel_reason}" if inst.cancel_reason else "")
             + (
-                f"  \n**Reschedule reason:** {inst.reschedule_reason}"
+                f"  \n**Cancel reason:** {md_escape(inst.cancel_reason)}"
+                if inst.cancel_reason
+                else ""
+            )
+            + (
+                f"  \n**Reschedule reason:** {md_escape(inst.reschedule_reason)}"
                 if inst.reschedule_reason
                 else ""
             )
@@ -282,12 +283,13 @@ with tabs["Browse"]:
         if detail.report is not None:
             r = detail.report
             st.markdown(
-                f"Charger **{r.charger_model}**, serial **{r.charger_serial}** · "
+                f"Charger **{md_escape(r.charger_model)}**, "
+                f"serial **{md_escape(r.charger_serial)}** · "
                 f"{'successful' if r.success else 'not successful'} · "
                 f"demo {'done' if r.demo_done else 'not done'}"
                 f"{' and signed off' if r.demo_signed_off else ''} · "
                 f"signature {'attached' if r.has_signature else 'missing (recommended)'}"
-                + (f"  \nIssues: {r.issues}" if r.issues else "")
+                + (f"  \nIssues: {md_escape(r.issues)}" if r.issues else "")
             )
         else:
             st.caption("No installation report yet.")

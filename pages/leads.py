@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, localise_columns, show_domain_error
+from app.widgets import local_time, localise_columns, md_escape, run_command, show_domain_error
 from domain.accounts import queries as account_queries
 from domain.accounts.models import CHARGER_TYPES
 from domain.errors import DomainError
@@ -82,23 +82,23 @@ if may_import:
             elif import_oem is None:
                 st.warning("Choose the OEM the sheet comes from.")
             else:
-                error: DomainError | None = None
-                result = None
-                try:
-                    with session_scope() as s:
-                        result = import_leads(
-                            s,
-                            actor,
-                            oem_id=oem_by_label[import_oem],
-                            filename=upload.name,
-                            content=upload.getvalue(),
-                        )
-                except DomainError as e:
-                    error = e
-                if error is not None:
+
+                def import_refused(error: DomainError) -> None:
                     st.session_state.pop(RESULT_KEY, None)
                     show_domain_error(error)
-                elif result is not None:
+
+                oem_id, sheet = oem_by_label[import_oem], upload
+                result = run_command(
+                    lambda s: import_leads(
+                        s,
+                        actor,
+                        oem_id=oem_id,
+                        filename=sheet.name,
+                        content=sheet.getvalue(),
+                    ),
+                    on_error=import_refused,
+                )
+                if result is not None:
                     st.session_state[RESULT_KEY] = {
                         "oem": import_oem,
                         "filename": result.filename,
@@ -162,30 +162,21 @@ if may_create:
         if create_clicked and new_oem is None:
             st.warning("There is no OEM to add a lead for.")
         elif create_clicked:
-            created = None
-            error = None
-            try:
-                with session_scope() as s:
-                    created = create_lead(
-                        s,
-                        actor,
-                        oem_id=oem_by_label[new_oem],
-                        oem_lead_ref=new_ref,
-                        customer_name=new_name,
-                        phone=new_phone,
-                        email=new_email or None,
-                        address=new_address,
-                        city=new_city,
-                        pincode=new_pin,
-                        vehicle_model=new_vehicle or None,
-                        requested_charger_type=None if new_charger == NONE else new_charger,
-                        received_at=new_received,
-                    )
-            except DomainError as e:
-                error = e
-            if error is not None:
-                show_domain_error(error)
-            elif created is not None:
+            new_lead = {
+                "oem_id": oem_by_label[new_oem],
+                "oem_lead_ref": new_ref,
+                "customer_name": new_name,
+                "phone": new_phone,
+                "email": new_email or None,
+                "address": new_address,
+                "city": new_city,
+                "pincode": new_pin,
+                "vehicle_model": new_vehicle or None,
+                "requested_charger_type": None if new_charger == NONE else new_charger,
+                "received_at": new_received,
+            }
+            created = run_command(lambda s: create_lead(s, actor, **new_lead))
+            if created is not None:
                 st.success(f"Lead {created.ref} added.")
 
 # --- Browse -----------------------------------------------------------------------------------
@@ -268,25 +259,29 @@ with tabs["Browse"]:
             show_domain_error(error)
     if detail is not None:
         lead = detail.lead
-        st.markdown(f"#### {lead.ref} · {lead.customer_name}")
+        st.markdown(f"#### {lead.ref} · {md_escape(lead.customer_name)}")
         d1, d2, d3 = st.columns(3)
         d1.markdown(
-            f"**OEM:** {detail.oem_name} ({detail.oem_code})  \n"
-            f"**OEM lead id:** {lead.oem_lead_ref}  \n"
+            f"**OEM:** {md_escape(detail.oem_name)} ({detail.oem_code})  \n"
+            f"**OEM lead id:** {md_escape(lead.oem_lead_ref)}  \n"
             f"**Status:** {lead.status}"
-            + (f" — {lead.cancel_reason}" if lead.cancel_reason else "")
+            + (f" — {md_escape(lead.cancel_reason)}" if lead.cancel_reason else "")
         )
         d2.markdown(
-            f"**Phone:** {lead.phone}  \n**Email:** {lead.email or NONE}  \n"
-            f"**Vehicle:** {lead.vehicle_model or NONE}  \n"
-            f"**Charger:** {lead.requested_charger_type or NONE}"
+            f"**Phone:** {lead.phone}  \n**Email:** {md_escape(lead.email) or NONE}  \n"
+            f"**Vehicle:** {md_escape(lead.vehicle_model) or NONE}  \n"
+            f"**Charger:** {md_escape(lead.requested_charger_type) or NONE}"
         )
         d3.markdown(
-            f"**Address:** {lead.address}, {lead.city} {lead.pincode}  \n"
-            f"**Zone:** {detail.zone_name} ({detail.zone_code})  \n"
+            f"**Address:** {md_escape(lead.address)}, {md_escape(lead.city)} {lead.pincode}  \n"
+            f"**Zone:** {md_escape(detail.zone_name)} ({detail.zone_code})  \n"
             f"**Received:** {local_time(lead.received_at)}  \n"
             f"**Source:** {lead.source}"
-            + (f" ({detail.lead_import_filename})" if detail.lead_import_filename else "")
+            + (
+                f" ({md_escape(detail.lead_import_filename)})"
+                if detail.lead_import_filename
+                else ""
+            )
         )
         related = [*detail.surveys, *detail.installations]
         if related:
@@ -306,15 +301,10 @@ with tabs["Browse"]:
                 cancel_reason = st.text_input("Reason for cancelling", key="leads_cancel_reason")
                 cancel_clicked = st.form_submit_button("Cancel lead", key="leads_cancel_submit")
             if cancel_clicked:
-                error = None
-                cancelled = None
-                try:
-                    with session_scope() as s:
-                        cancelled = cancel_lead(s, actor, lead_id=lead.id, reason=cancel_reason)
-                except DomainError as e:
-                    error = e
-                if error is not None:
-                    show_domain_error(error)
-                elif cancelled is not None:
+                lead_id = lead.id
+                cancelled = run_command(
+                    lambda s: cancel_lead(s, actor, lead_id=lead_id, reason=cancel_reason)
+                )
+                if cancelled is not None:
                     st.session_state[FLASH_KEY] = f"Lead {cancelled.ref} cancelled."
                     st.rerun()

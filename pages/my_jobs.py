@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, show_domain_error
+from app.widgets import local_time, md_escape, run_command, show_domain_error
 from domain.accounts import queries as account_queries
 from domain.errors import DomainError
 from domain.installations.daily_log import list_daily_logs, record_daily_log
@@ -121,10 +121,11 @@ picked = st.selectbox("Open a job", [NONE, *job_by_label], key="myjobs_job")
 job = job_by_label.get(picked) if picked and picked != NONE else None
 
 if job is not None:
-    st.markdown(f"#### {job.ref} · {job.customer_name}")
+    st.markdown(f"#### {job.ref} · {md_escape(job.customer_name)}")
     d1, d2 = st.columns(2)
     d1.markdown(
-        f"**Phone:** {job.phone}  \n**Address:** {job.full_address}  \n**Lead:** {job.lead_ref}"
+        f"**Phone:** {job.phone}  \n**Address:** {md_escape(job.full_address)}  \n"
+        f"**Lead:** {job.lead_ref}"
     )
     d2.markdown(
         f"**Date:** {job.work_date:%a %d %b %Y}, slot {job.time_slot}  \n"
@@ -148,7 +149,7 @@ if job is not None:
         if report is not None:
             st.markdown(
                 f"**Report recorded** {local_time(report.submitted_at)}: serial "
-                f"`{report.charger_serial}`, {report.charger_model_name}, "
+                f"**{md_escape(report.charger_serial)}**, {md_escape(report.charger_model_name)}, "
                 f"{'successful' if report.success else 'not successful'}, demo "
                 f"{'done' if report.demo_done else 'not done'}"
                 f"{' and signed off' if report.demo_signed_off else ''}."
@@ -216,28 +217,19 @@ if job is not None:
                     "Save installation report", key="myjobs_report_submit"
                 )
             if report_clicked:
-                saved = None
-                error = None
-                try:
-                    with session_scope() as s:
-                        saved = submit_installation_report(
-                            s,
-                            actor,
-                            installation_id=job.installation_id,
-                            charger_serial=serial,
-                            charger_model_id=model_by_label.get(model_label or ""),
-                            success=success,
-                            issues=issues,
-                            demo_done=demo_done,
-                            demo_signed_off=demo_signed,
-                            signature=signature.getvalue() if signature is not None else None,
-                            signature_name=signature.name if signature is not None else None,
-                        )
-                except DomainError as e:
-                    error = e
-                if error is not None:
-                    show_domain_error(error)
-                elif saved is not None:
+                report = {
+                    "installation_id": job.installation_id,
+                    "charger_serial": serial,
+                    "charger_model_id": model_by_label.get(model_label or ""),
+                    "success": success,
+                    "issues": issues,
+                    "demo_done": demo_done,
+                    "demo_signed_off": demo_signed,
+                    "signature": signature.getvalue() if signature is not None else None,
+                    "signature_name": signature.name if signature is not None else None,
+                }
+                saved = run_command(lambda s: submit_installation_report(s, actor, **report))
+                if saved is not None:
                     st.session_state[FLASH_KEY] = (
                         f"Installation report for {saved.installation_ref} saved "
                         f"(serial {saved.charger_serial})."
@@ -260,24 +252,15 @@ if job is not None:
                 if upload is None:
                     st.warning("Choose a file first.")
                 else:
-                    added = None
-                    error = None
-                    try:
-                        with session_scope() as s:
-                            added = add_installation_media(
-                                s,
-                                actor,
-                                installation_id=job.installation_id,
-                                data=upload.getvalue(),
-                                filename=upload.name,
-                                kind=kind,
-                                caption=caption,
-                            )
-                    except DomainError as e:
-                        error = e
-                    if error is not None:
-                        show_domain_error(error)
-                    elif added is not None:
+                    media = {
+                        "installation_id": job.installation_id,
+                        "data": upload.getvalue(),
+                        "filename": upload.name,
+                        "kind": kind,
+                        "caption": caption,
+                    }
+                    added = run_command(lambda s: add_installation_media(s, actor, **media))
+                    if added is not None:
                         st.success(
                             f"{added.kind.capitalize()} uploaded ({added.size_bytes:,} bytes)."
                         )
@@ -297,7 +280,7 @@ if job is not None:
             cols = st.columns(3)
             for i, m in enumerate(gallery):
                 col = cols[i % 3]
-                label = f"{m.kind}: {m.caption or ''} · {local_time(m.created_at)}"
+                label = f"{m.kind}: {md_escape(m.caption)} · {local_time(m.created_at)}"
                 error = None
                 try:
                     path = absolute_path(m.file_path)
@@ -329,24 +312,15 @@ if may_act:
         notes = st.text_area("Notes", key="myjobs_log_notes")
         log_clicked = st.form_submit_button("Save daily log", key="myjobs_log_submit")
     if log_clicked:
-        logged = None
-        error = None
-        try:
-            with session_scope() as s:
-                logged = record_daily_log(
-                    s,
-                    actor,
-                    team_id=team_id,
-                    log_date=log_date,
-                    day_type=day_type,
-                    jobs_done=int(jobs_done),
-                    notes=notes,
-                )
-        except DomainError as e:
-            error = e
-        if error is not None:
-            show_domain_error(error)
-        elif logged is not None:
+        daily_log = {
+            "team_id": team_id,
+            "log_date": log_date,
+            "day_type": day_type,
+            "jobs_done": int(jobs_done),
+            "notes": notes,
+        }
+        logged = run_command(lambda s: record_daily_log(s, actor, **daily_log))
+        if logged is not None:
             st.success(f"Daily log for {logged.log_date:%d %b %Y} saved.")
 
 logs = []

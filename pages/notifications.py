@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, show_domain_error
+from app.widgets import local_time, md_escape, run_command, show_domain_error
 from domain.errors import DomainError
 from domain.notifications.queries import NotificationDTO, inbox, unread_count
 from domain.notifications.service import mark_read
@@ -27,18 +27,15 @@ KIND_LABELS = {
 
 
 def _mark(ids: list[uuid.UUID]) -> int | None:
-    """Mark notifications read in one transaction; the count, or None after an error."""
-    error: DomainError | None = None
-    try:
-        with session_scope() as s:
-            for notification_id in ids:
-                mark_read(s, actor, notification_id=notification_id)
-    except DomainError as e:
-        error = e
-    if error is not None:
-        show_domain_error(error)
-        return None
-    return len(ids)
+    """Mark notifications read in one (retried) transaction; the count, or None after an
+    error."""
+
+    def mark_all(s) -> int:  # type: ignore[no-untyped-def]
+        for notification_id in ids:
+            mark_read(s, actor, notification_id=notification_id)
+        return len(ids)
+
+    return run_command(mark_all)
 
 
 actor = current_actor()
@@ -99,12 +96,12 @@ st.dataframe(
 
 for n in items:
     with st.container(border=True):
-        st.markdown(f"**{n.subject}**" + ("" if n.is_read else "  · :blue[new]"))
+        st.markdown(f"**{md_escape(n.subject)}**" + ("" if n.is_read else "  · :blue[new]"))
         due = f" · due {local_time(n.due_at)}" if n.due_at else ""
         st.caption(f"{KIND_LABELS.get(n.kind, n.kind)} · {local_time(n.created_at)}{due}")
         if n.body:
-            st.write(n.body)
+            st.markdown(md_escape(n.body))
         clicked = not n.is_read and st.button("Mark read", key=f"notif_read_{n.id}")
         if clicked and _mark([n.id]) is not None:
-            st.session_state[FLASH_KEY] = f"Marked read: {n.subject}"
+            st.session_state[FLASH_KEY] = f"Marked read: {md_escape(n.subject)}"
             st.rerun()

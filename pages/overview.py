@@ -15,11 +15,12 @@ import plotly.express as px
 import streamlit as st
 
 from app.runtime import current_actor, get_engine, session_scope
+from app.widgets import md_escape
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.kpi import queries as kpi
 from domain.kpi.dto import FilterOptions, Overview, PeriodCounts
-from domain.money import format_inr
+from domain.money import format_inr, format_inr_compact
 
 ALL = "All"
 
@@ -78,7 +79,7 @@ f1, f2 = st.columns(2)
 oem_labels = {o.label: str(o.id) for o in options.oems}
 zone_labels = {z.label: str(z.id) for z in options.zones}
 if options.oem_fixed:
-    f1.markdown(f"**OEM:** {', '.join(oem_labels) or '-'}")
+    f1.markdown(f"**OEM:** {md_escape(', '.join(oem_labels)) or '-'}")
     oem_choice = None
 else:
     picked = f1.selectbox("OEM", [ALL, *oem_labels], key="overview_oem")
@@ -111,7 +112,11 @@ m1.metric(
     "-" if ov.sla_compliance_rate is None else f"{ov.sla_compliance_rate}%",
     help="Installations completed this month within the OEM's target business days",
 )
-m2.metric("Revenue (month)", format_inr(ov.total_revenue))
+m2.metric(
+    "Revenue (month)",
+    format_inr_compact(ov.total_revenue),
+    help=f"Exactly {format_inr(ov.total_revenue)} (L = lakh, Cr = crore)",
+)
 m3.metric("Installations this month", ov.installations_this_month)
 
 by_oem = pd.DataFrame(

@@ -1,19 +1,18 @@
 """Service calls (seed 002): open a ticket on an installed charger, list and filter tickets,
-see one ticket with its visits, book / complete / cancel visits, resolve, close and record
-invoice dates; average response and resolution days on top. Every action is one domain call
-in one transaction; permissions and team scope are enforced in the domain."""
+see one ticket with its visits, book / complete / cancel visits, resolve, close or cancel the
+ticket and record invoice dates; average response and resolution days on top. Every action is
+one domain call in one transaction; permissions and team scope are enforced in the domain."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, show_domain_error
+from app.widgets import local_time, md_escape, run_command, show_domain_error
 from domain.accounts import queries as account_queries
 from domain.calendar import local_date
 from domain.errors import DomainError
@@ -24,9 +23,11 @@ from domain.service.models import TICKET_STATUSES
 from domain.service.service import (
     LIVE_TICKET_STATUSES,
     book_visit,
+    cancel_ticket,
     cancel_visit,
     close_ticket,
     complete_visit,
+    may_cancel_ticket,
     may_close,
     open_ticket,
     record_invoice,
@@ -62,21 +63,6 @@ COLUMN_TITLES = {
 
 def _days(value: float | None) -> str:
     return NONE if value is None else f"{value:.1f}"
-
-
-def _run(action: Callable[[Any], T]) -> T | None:
-    """Run ``action(session)`` in one transaction; show a domain error and return None."""
-    error: DomainError | None = None
-    result: T | None = None
-    try:
-        with session_scope() as s:
-            result = action(s)
-    except DomainError as e:
-        error = e
-    if error is not None:
-        show_domain_error(error)
-        return None
-    return result
 
 
 def _done(message: str) -> None:
@@ -135,7 +121,7 @@ if may_open:
             if new_inst is None:
                 st.warning("Choose the installation the call is about.")
             else:
-                created = _run(
+                created = run_command(
                     lambda s: open_ticket(
                         s,
                         actor,
@@ -243,7 +229,7 @@ with tabs["Tickets"]:
             show_domain_error(error)
     if detail is not None:
         t = detail.ticket
-        st.markdown(f"#### {t.ref} · {detail.customer_name} · {t.status}")
+        st.markdown(f"#### {t.ref} · {md_escape(detail.customer_name)} · {t.status}")
         d1, d2, d3 = st.columns(3)
         d1.markdown(
             f"**Installation:** {detail.installation_ref or NONE}"
@@ -253,9 +239,10 @@ with tabs["Tickets"]:
             + f"  \n**Install level:** {t.install_level or NONE}"
         )
         d2.markdown(
-            f"**Contact:** {t.contact} {t.contact_phone or ''}  \n"
-            f"**Address:** {detail.address}, {detail.city} {detail.pincode}  \n"
-            f"**Zone:** {detail.zone_name} ({detail.zone_code})"
+            f"**Contact:** {md_escape(t.contact)} {t.contact_phone or ''}  \n"
+            f"**Address:** {md_escape(detail.address)}, {md_escape(detail.city)} "
+            f"{detail.pincode}  \n"
+            f"**Zone:** {md_escape(detail.zone_name)} ({detail.zone_code})"
         )
         d3.markdown(
             f"**Fault reported:** {t.fault_reported_date.isoformat()}  \n"
@@ -267,9 +254,15 @@ with tabs["Tickets"]:
             f"{t.invoice_received_date or NONE} / {t.invoice_authorised_date or NONE}"
         )
         st.markdown(
-            f"**Nature of fault:** {t.nature_of_fault}  \n"
-            f"**Equipment:** {t.equipment_details or NONE}  \n**Notes:** {t.notes or NONE}"
+            f"**Nature of fault:** {md_escape(t.nature_of_fault)}  \n"
+            f"**Equipment:** {md_escape(t.equipment_details) or NONE}  \n"
+            f"**Notes:** {md_escape(t.notes) or NONE}"
         )
+        if t.status == "cancelled" and t.cancel_reason:
+            st.markdown(
+                f"**Cancelled:** {local_time(t.cancelled_at) if t.cancelled_at else NONE} · "
+                f"{md_escape(t.cancel_reason)}"
+            )
         if detail.visits:
             st.dataframe(
                 pd.DataFrame(
@@ -310,7 +303,7 @@ with tabs["Tickets"]:
                     up_notes = st.text_area("Notes", value=t.notes or "", key="svc_up_notes")
                     up_clicked = st.form_submit_button("Save", key="svc_up_submit")
                 if up_clicked:
-                    saved = _run(
+                    saved = run_command(
                         lambda s: update_ticket(
                             s,
                             actor,
@@ -340,7 +333,7 @@ with tabs["Tickets"]:
                 if book_team is None:
                     st.warning("Choose a team of the customer's zone.")
                 else:
-                    visit = _run(
+                    visit = run_command(
                         lambda s: book_visit(
                             s,
                             actor,
@@ -373,13 +366,13 @@ with tabs["Tickets"]:
                     "Cancel visit", key="svc_visit_cancel", disabled=not may_cancel
                 )
             if complete_clicked and v_pick is not None:
-                visit = _run(
+                visit = run_command(
                     lambda s: complete_visit(s, actor, visit_id=booked[v_pick], notes=v_notes)
                 )
                 if visit is not None:
                     _done(f"Visit of {t.ref} on {visit.visit_date.isoformat()} completed.")
             elif cancel_clicked and v_pick is not None:
-                visit = _run(
+                visit = run_command(
                     lambda s: cancel_visit(s, actor, visit_id=booked[v_pick], reason=v_notes)
                 )
                 if visit is not None:
@@ -395,7 +388,7 @@ with tabs["Tickets"]:
                 )
                 res_clicked = st.form_submit_button("Resolve ticket", key="svc_res_submit")
             if res_clicked:
-                resolved = _run(
+                resolved = run_command(
                     lambda s: resolve_ticket(
                         s,
                         actor,
@@ -412,9 +405,26 @@ with tabs["Tickets"]:
             and may_close(actor)
             and st.button("Close ticket", key="svc_close")
         ):
-            closed = _run(lambda s: close_ticket(s, actor, ticket_id=t.id))
+            closed = run_command(lambda s: close_ticket(s, actor, ticket_id=t.id))
             if closed is not None:
                 _done(f"Ticket {closed.ref} closed.")
+
+        if may_cancel_ticket(actor, t.status):
+            st.markdown("##### Cancel ticket")
+            with st.form("svc_cancel_ticket_form"):
+                ct_reason = st.text_input(
+                    "Reason",
+                    max_chars=300,
+                    key="svc_ct_reason",
+                    help="Booked visits are cancelled with the ticket and their slots freed.",
+                )
+                ct_clicked = st.form_submit_button("Cancel ticket", key="svc_ct_submit")
+            if ct_clicked:
+                cancelled = run_command(
+                    lambda s: cancel_ticket(s, actor, ticket_id=t.id, reason=ct_reason)
+                )
+                if cancelled is not None:
+                    _done(f"Ticket {cancelled.ref} cancelled.")
 
         if t.status != "cancelled" and can(actor, "service_ticket.invoice"):
             st.markdown("##### Invoice")
@@ -432,7 +442,7 @@ with tabs["Tickets"]:
                 )
                 inv_clicked = st.form_submit_button("Save invoice dates", key="svc_inv_submit")
             if inv_clicked:
-                saved = _run(
+                saved = run_command(
                     lambda s: record_invoice(
                         s,
                         actor,

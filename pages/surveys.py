@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from app.runtime import current_actor, session_scope
-from app.widgets import local_time, localise_columns, show_domain_error
+from app.widgets import local_time, localise_columns, md_escape, run_command, show_domain_error
 from domain.accounts import queries as account_queries
 from domain.calendar import local_date
 from domain.errors import DomainError
@@ -56,16 +56,12 @@ def _label(text: str) -> str:
 
 
 def _run_action(call: Callable[[Any], Any], message: Callable[[Any], str]) -> None:
-    """One domain call in one transaction; flash its message and rerun, or show the error."""
-    error: DomainError | None = None
-    out = None
-    try:
-        with session_scope() as s:
-            out = call(s)
-    except DomainError as e:
-        error = e
-    if error is not None:
-        show_domain_error(error)
+    """One domain call in one (retried) transaction; flash its message and rerun, or show the
+    error."""
+    failed: list[DomainError] = []
+    out = run_command(call, on_error=failed.append)
+    if failed:
+        show_domain_error(failed[0])
         return
     st.session_state[FLASH_KEY] = message(out)
     st.rerun()
@@ -110,12 +106,14 @@ if may_schedule:
             if chosen is not None:
                 zone_teams = {t.label: t.id for t in active_teams if t.zone_id == chosen.zone_id}
                 if not zone_teams:
-                    st.warning(f"No active field team works in {chosen.zone_name}.")
+                    st.warning(f"No active field team works in {md_escape(chosen.zone_name)}.")
                 else:
                     with st.form("sv_schedule_form"):
                         c1, c2, c3 = st.columns(3)
                         new_team = c1.selectbox(
-                            f"Team ({chosen.zone_name})", list(zone_teams), key="sv_new_team"
+                            f"Team ({md_escape(chosen.zone_name)})",
+                            list(zone_teams),
+                            key="sv_new_team",
                         )
                         new_date = c2.date_input(
                             "Survey date",
@@ -222,34 +220,35 @@ with tabs["Surveys"]:
 
     if detail is not None:
         sv = detail.survey
-        st.markdown(f"#### {sv.ref} · {detail.customer_name}")
+        st.markdown(f"#### {sv.ref} · {md_escape(detail.customer_name)}")
         d1, d2, d3 = st.columns(3)
         d1.markdown(
             f"**Status:** {_label(sv.status)}  \n"
             f"**Date:** {sv.survey_date:%d %b %Y} ({sv.time_slot})  \n"
             f"**Team:** {detail.team_code or NONE}"
-            + (f" ({detail.team_name})" if detail.team_name else "")
+            + (f" ({md_escape(detail.team_name)})" if detail.team_name else "")
         )
         d2.markdown(
             f"**Lead:** {detail.lead_ref} ({_label(detail.lead_status)})  \n"
             f"**OEM:** {detail.oem_code}  \n**Phone:** {detail.phone}  \n"
-            f"**Address:** {detail.address}, {detail.city} {detail.pincode} "
-            f"({detail.zone_name})"
+            f"**Address:** {md_escape(detail.address)}, {md_escape(detail.city)} "
+            f"{detail.pincode} ({md_escape(detail.zone_name)})"
         )
         d3.markdown(
             f"**Completed:** {local_time(sv.completed_at) or NONE}  \n"
             f"**Submitted:** {local_time(sv.submitted_at) or NONE}  \n"
             f"**Reviewed:** {local_time(sv.reviewed_at) or NONE}"
-            + (f" by {detail.reviewer_username}" if detail.reviewer_username else "")
-            + (f"  \n**Notes:** {sv.review_notes}" if sv.review_notes else "")
-            + (f"  \n**Cancelled:** {sv.cancel_reason}" if sv.cancel_reason else "")
+            + (f" by {md_escape(detail.reviewer_username)}" if detail.reviewer_username else "")
+            + (f"  \n**Notes:** {md_escape(sv.review_notes)}" if sv.review_notes else "")
+            + (f"  \n**Cancelled:** {md_escape(sv.cancel_reason)}" if sv.cancel_reason else "")
         )
         report = detail.report
         if report is not None:
             st.markdown("##### Survey report")
             r1, r2, r3 = st.columns(3)
             r1.markdown(
-                f"**Site:** {_label(report.site_type)}  \n**Parking:** {report.parking}  \n"
+                f"**Site:** {_label(report.site_type)}  \n"
+                f"**Parking:** {md_escape(report.parking)}  \n"
                 f"**Earthing OK:** {'yes' if report.earthing_ok else 'no'}"
             )
             r2.markdown(
@@ -258,10 +257,10 @@ with tabs["Surveys"]:
                 f"**Sanctioned load:** {report.sanctioned_load_kw} kW"
             )
             r3.markdown(
-                f"**Recommended charger:** {report.recommended_charger_name or NONE}  \n"
+                f"**Recommended charger:** {md_escape(report.recommended_charger_name) or NONE}  \n"
                 f"**Load enhancement needed:** "
                 f"{'yes' if report.load_enhancement_needed else 'no'}"
-                + (f"  \n**Notes:** {report.notes}" if report.notes else "")
+                + (f"  \n**Notes:** {md_escape(report.notes)}" if report.notes else "")
             )
             if report.lines:
                 st.dataframe(

@@ -73,7 +73,9 @@ def build_scheduler(
     sched = BlockingScheduler(
         timezone=tz,
         jobstores={"default": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(4), "lease": ThreadPoolExecutor(1)},
+        # Jobs run one at a time: they all write, and on SQLite there is one writer at a time;
+        # jobs queued behind another are late, not lost (coalesce + misfire grace).
+        executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
         job_defaults=dict(JOB_DEFAULTS),
     )
     interval = heartbeat_seconds or elector.renew_interval
@@ -90,6 +92,7 @@ def build_scheduler(
             run_if_leader,
             CronTrigger(timezone=tz, **spec.cron),
             args=[elector, engine, spec.name, spec.fn],
+            kwargs={"has_work": spec.has_work} if spec.has_work else None,
             id=spec.name,
             name=spec.description,
         )
@@ -121,6 +124,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+class SkippedPollFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached" warning for
+    the polling jobs (those with ``has_work``, e.g. ``report_queue`` every 30 s).
+
+    A poll skipped because the previous one is still compiling (or waits behind a long job on
+    the single-thread executor, as during a first-start backfill) loses nothing: the next poll
+    finds the same queue. The warning stays for every other job, where a skip is news.
+    """
+
+    SKIPPED = "maximum number of running instances reached"
+
+    def __init__(self, jobs: Mapping[str, JobSpec] = JOBS) -> None:
+        super().__init__()
+        self.polls = {spec.description for spec in jobs.values() if spec.has_work}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for a skipped run of a polling job; True for any other record."""
+        if record.levelno != logging.WARNING or self.SKIPPED not in record.getMessage():
+            return True
+        return not any(f'"{name}' in record.getMessage() for name in self.polls)
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         stream=sys.stdout,
@@ -129,6 +154,9 @@ def _configure_logging(level: str) -> None:
         force=True,
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(SkippedPollFilter())
+    # fpdf2's font subsetting logs every glyph list at INFO
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -164,7 +192,9 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
         engine, elector, timezone=args.timezone, heartbeat_seconds=args.heartbeat_seconds
     )
     # Catch up after downtime: every job is idempotent, so run each once shortly after start
-    # (as leader only); a run missed while the sidecar was down is then not lost.
+    # (as leader only); a run missed while the sidecar was down is then not lost. The report
+    # jobs queue every period missed since the latest compiled report (at most 12, not before
+    # the OEM's first lead), each exactly once (``domain.reporting.queue``).
     for spec in JOBS.values():
         sched.add_job(
             run_if_leader,
