@@ -190,3 +190,63 @@ def test_concurrent_failures_are_all_counted(engine: Engine, user_id) -> None:  
             .where(AuditEvent.action == "auth.login_failed")
         ).scalar_one()
     assert count == n
+
+
+# --------------------------------------------------------------------------------------------
+# issue 6: bcrypt cost and equal time for unknown user and wrong password
+
+
+def test_new_hashes_use_bcrypt_cost_12(engine: Engine) -> None:
+    from domain.accounts import passwords
+    from domain.accounts import service as svc
+    from tests.factories import actor_of
+
+    assert passwords.BCRYPT_ROUNDS >= 12 and svc.PASSWORD_HASH_ROUNDS >= 12
+    assert passwords.hash_password("Kaveri-river-2026").startswith("$2b$12$")
+    assert passwords._DUMMY_HASH.startswith("$2b$12$")
+    with session_scope(engine) as s:
+        admin = make_user(s, role="admin", username="root")
+        created = svc.create_user(
+            s,
+            actor_of(admin),
+            username="new.user",
+            full_name="New User",
+            email="new@chargeops.example.in",
+            phone=None,
+            role="manager",
+            password="Kaveri-river-2026",
+        )
+        stored = s.get(AppUser, created.id).password_hash
+    assert stored.startswith("$2b$12$")
+    assert passwords.verify_password("Kaveri-river-2026", stored)
+
+
+def test_unknown_user_and_wrong_password_take_about_the_same_time(
+    sqlite_engine: Engine,
+) -> None:
+    """Medians of 10 attempts each, interleaved so machine load hits both alike, within 30%.
+    (The time is bcrypt's, not the database's: one database is enough.)"""
+    import statistics
+    import time
+
+    from domain.accounts.passwords import hash_password
+
+    engine = sqlite_engine
+    with session_scope(engine) as s:
+        make_user(s, role="manager", username="meera", password_hash=hash_password("Right-1234-pw"))
+
+    def attempt(username: str) -> float:
+        start = time.perf_counter()
+        res = _login(engine, username, "Wrong-password-1", T0)
+        elapsed = time.perf_counter() - start
+        assert not res.ok and res.message == LOGIN_FAILED_MESSAGE
+        return elapsed
+
+    attempt("nobody")  # first-use costs (pool, statement cache)
+    unknown: list[float] = []
+    wrong: list[float] = []  # 10 failures lock the account: still the same bcrypt work
+    for _ in range(10):
+        unknown.append(attempt("nobody"))
+        wrong.append(attempt("meera"))
+    a, b = statistics.median(unknown), statistics.median(wrong)
+    assert abs(a - b) <= 0.3 * max(a, b), (unknown, wrong)

@@ -288,9 +288,13 @@ def test_slot_taken_is_a_conflict_and_changes_nothing(world: World) -> None:
     a = new_job(world)
     b = new_job(world)
     _book(world, a, world.t1)
+    with session_scope(world.engine, readonly=True) as s:
+        a_ref = s.get(Installation, a).ref
     with pytest.raises(Conflict) as e:
         _book(world, b, world.t1)
-    assert str(e.value) == "team BLR-T1 already has a job on 2026-11-25 09-12"
+    assert (
+        str(e.value) == f"team BLR-T1 already has a job on 2026-11-25 09-12 (installation {a_ref})"
+    )
     assert _active(world, b) == []
     with session_scope(world.engine, readonly=True) as s:
         assert s.get(Installation, b).scheduled_date is None
@@ -452,5 +456,6 @@ def test_dispatch_bench_smoke(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r["suggest"]["jobs"] == 24
     assert r["suggest"]["set_queries_per_job"] <= 3
     assert r["suggest"]["naive_queries_per_job"] > 3 * r["suggest"]["set_queries_per_job"]
-    assert r["board"]["teams"] <= 6 and r["board"]["queries"] <= 3
+    # board: teams+jobs, unavailability, unassigned (constant, whatever the size)
+    assert r["board"]["teams"] <= 6 and r["board"]["queries"] <= 4
     assert r["board"]["naive_queries"] > r["board"]["queries"]

@@ -12,7 +12,7 @@ from db.engine import session_scope
 from db.types import utcnow
 from domain.accounts.models import AuditEvent, FieldTeam, Oem, TeamUnavailability, Zone
 from domain.calendar import local_date
-from domain.errors import NotFound, PermissionDenied, TransitionError, ValidationError
+from domain.errors import Conflict, NotFound, PermissionDenied, TransitionError, ValidationError
 from domain.installations.models import Installation, InstallationAssignment
 from domain.leads.models import Lead
 from domain.service import queries
@@ -382,9 +382,11 @@ def test_double_booking_refused(world: dict) -> None:
     a = _open(w, 0)
     b = _open(w, 1)
     _book(w, a.id, days(1))
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(Conflict) as err:
         _book(w, b.id, days(1))
-    assert f"service visit for {a.ref}" in err.value.errors["team_id"]
+    assert str(err.value) == (
+        f"team BLR-T1 already has a job on {days(1).isoformat()} {SLOT} (service visit for {a.ref})"
+    )
     # another slot or another team is fine
     assert _book(w, b.id, days(1), slot="12-15").status == "booked"
     assert _book(w, b.id, days(1), team="t2").status == "booked"
@@ -410,9 +412,9 @@ def test_double_booking_refused(world: dict) -> None:
                 ),
             ]
         )
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(Conflict) as err:
         _book(w, b.id, days(2))
-    assert f"installation {w['inst_refs'][2]}" in err.value.errors["team_id"]
+    assert f"(installation {w['inst_refs'][2]})" in str(err.value)
     assert _book(w, b.id, days(2), slot="15-18").status == "booked"
     # a cancelled visit frees its slot
     with session_scope(w["engine"]) as s:
@@ -566,3 +568,97 @@ def test_lifecycle_guards(world: dict) -> None:
             queries.list_tickets(s, w["ops"], status="bogus")
     assert found == t.id
     assert [o.ref for o in options] == [w["inst_refs"][1]]
+
+
+# ------------------------------------------------------------------ cancel a ticket
+
+
+def test_cancel_ticket_cancels_booked_visits_and_frees_their_slots(world: dict) -> None:
+    from domain.service.service import cancel_ticket
+    from domain.slots import TeamSlotBooking
+
+    w = world
+    t = _open(w, 0)
+    v1 = _book(w, t.id, days(1))
+    v2 = _book(w, t.id, days(2), team="t2", slot="15-18")
+    other = _open(w, 1)
+    with pytest.raises(Conflict):
+        _book(w, other.id, days(1))
+    with session_scope(w["engine"]) as s:
+        dto = cancel_ticket(s, w["ops"], ticket_id=t.id, reason="  Customer   reset the RCCB ")
+    assert dto.status == "cancelled"
+    assert dto.cancel_reason == "Customer reset the RCCB"
+    assert dto.cancelled_at is not None and dto.cancelled_at <= utcnow()
+    with session_scope(w["engine"], readonly=True) as s:
+        visits = {v.id: v for v in s.scalars(select(ServiceVisit))}
+        assert visits[v1.id].status == visits[v2.id].status == "cancelled"
+        assert visits[v1.id].notes == "cancelled: ticket cancelled: Customer reset the RCCB"
+        assert s.scalars(select(TeamSlotBooking)).all() == []
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "service_ticket.cancel")
+        ).one()
+        assert event.entity_id == str(t.id)
+        assert event.before["status"] == "scheduled"
+        assert sorted(event.after["cancelled_visits"]) == sorted([str(v1.id), str(v2.id)])
+    # the slot is free again, and the cancelled ticket takes no more visits or edits
+    assert _book(w, other.id, days(1)).status == "booked"
+    with pytest.raises(TransitionError, match="cancelled"):
+        _book(w, t.id, days(3))
+
+
+def test_cancel_ticket_keeps_completed_visits(world: dict) -> None:
+    from domain.service.service import cancel_ticket
+
+    w = world
+    t = _open(w, 0)
+    done = _book(w, t.id, TODAY)
+    with session_scope(w["engine"]) as s:
+        complete_visit(s, w["ops"], visit_id=done.id)
+    with session_scope(w["engine"]) as s:
+        assert cancel_ticket(s, w["admin"], ticket_id=t.id, reason="duplicate").status == (
+            "cancelled"
+        )
+    with session_scope(w["engine"], readonly=True) as s:
+        assert s.get(ServiceVisit, done.id).status == "completed"
+
+
+@pytest.mark.parametrize("state", ["resolved", "closed", "cancelled"])
+def test_cancel_ticket_refused_after_resolution(world: dict, state: str) -> None:
+    from domain.service.service import cancel_ticket
+
+    w = world
+    t = _open(w, 0)
+    with session_scope(w["engine"]) as s:
+        resolve_ticket(s, w["ops"], ticket_id=t.id, resolved_date=TODAY, customer_satisfied=True)
+        if state == "closed":
+            close_ticket(s, w["ops"], ticket_id=t.id)
+        if state == "cancelled":
+            s.get(ServiceTicket, t.id).status = "cancelled"
+    with pytest.raises(TransitionError) as err, session_scope(w["engine"]) as s:
+        cancel_ticket(s, w["ops"], ticket_id=t.id, reason="too late")
+    assert f"ticket {t.ref} is {state}" in str(err.value)
+    with session_scope(w["engine"], readonly=True) as s:
+        row = s.get(ServiceTicket, t.id)
+        assert (row.status, row.cancel_reason, row.cancelled_at) == (state, None, None)
+
+
+def test_cancel_ticket_needs_a_reason_and_the_permission(world: dict) -> None:
+    from domain.service.service import cancel_ticket, may_cancel_ticket
+
+    w = world
+    t = _open(w, 0)
+    _book(w, t.id, days(1))
+    for reason, words in (("   ", "required"), ("x" * 301, "longer than 300")):
+        with pytest.raises(ValidationError) as err, session_scope(w["engine"]) as s:
+            cancel_ticket(s, w["ops"], ticket_id=t.id, reason=reason)
+        assert words in err.value.errors["reason"]
+    for role in ("eng1", "manager", "procurement", "viewer"):
+        assert not may_cancel_ticket(w[role], "open")
+        with pytest.raises(PermissionDenied), session_scope(w["engine"]) as s:
+            cancel_ticket(s, w[role], ticket_id=t.id, reason="no")
+    assert may_cancel_ticket(w["ops"], "scheduled") and not may_cancel_ticket(w["ops"], "resolved")
+    with pytest.raises(NotFound), session_scope(w["engine"]) as s:
+        cancel_ticket(s, w["ops"], ticket_id=uuid.uuid4(), reason="gone")
+    with session_scope(w["engine"], readonly=True) as s:
+        assert s.get(ServiceTicket, t.id).status == "scheduled"
+        assert s.scalars(select(ServiceVisit.status)).all() == ["booked"]

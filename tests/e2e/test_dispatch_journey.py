@@ -9,17 +9,23 @@ released with the planner's reason kept, and the backup holds an ``emergency_bac
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, login, wait_idle
+from tests.e2e.conftest import (
+    choose,
+    login,
+    open_page,
+    open_tab,
+    set_date,
+    settle,
+    snapshot,
+    widget,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -94,50 +100,26 @@ def _find_plan(session, actor, earliest: date) -> Plan | None:  # type: ignore[n
 
 
 def _plan_journey(database_url: str) -> Plan:
-    """Pick the journey's job from the e2e database (admin actor, domain queries).
-
-    The demo seed may have no unassigned open job in the coming weeks (at ``--scale 0.1`` every
-    open job has a team). Then the test first releases one upcoming job's team with the
-    domain's ``unassign`` command, as a planner would, so there is something to book.
-    """
-    from sqlalchemy import select
-
+    """Pick the journey's job from the e2e database (admin actor, domain queries): the demo
+    seed leaves every zone unassigned open jobs dated in the coming weeks (db/demo.py
+    ``_pipeline``), so one of them is booked; no job is freed first."""
     from db import make_engine, session_scope
     from db.types import utcnow
     from domain.actor import Actor
     from domain.calendar import local_date
-    from domain.installations import scheduling
-    from domain.installations.models import Installation, InstallationAssignment
 
     admin = Actor(user_id=None, username="e2e-admin", role="admin")
     # tomorrow (local) at the earliest: the job stays in the future even across midnight
     earliest = local_date(utcnow()) + timedelta(days=1)
     engine = make_engine(database_url)
     try:
-        with session_scope(engine) as s:
+        with session_scope(engine, readonly=True) as s:
             plan = _find_plan(s, admin, earliest)
-            if plan is not None:
-                return plan
-            upcoming = s.execute(
-                select(InstallationAssignment.installation_id)
-                .join(Installation, Installation.id == InstallationAssignment.installation_id)
-                .where(
-                    InstallationAssignment.released_at.is_(None),
-                    InstallationAssignment.work_date >= earliest,
-                    Installation.status.in_(sorted(scheduling.BOOKABLE_STATUSES)),
-                )
-                .order_by(InstallationAssignment.work_date, Installation.ref)
-            ).scalars()
-            for installation_id in list(upcoming):
-                scheduling.unassign(
-                    s, admin, installation_id=installation_id, reason="e2e: free a job to book"
-                )
-                plan = _find_plan(s, admin, earliest)
-                if plan is not None:
-                    return plan
-        pytest.fail("the e2e demo data has no open job that two teams of its zone can take")
     finally:
         engine.dispose()
+    if plan is None:
+        pytest.fail("the e2e demo data has no unassigned open job two teams of its zone can take")
+    return plan
 
 
 def _assignments(database_url: str, installation_id: uuid.UUID) -> list[dict]:
@@ -192,73 +174,6 @@ def _unavailability(database_url: str, team_id: uuid.UUID) -> list[tuple[date, d
         engine.dispose()
 
 
-def _widget(page, key: str):  # type: ignore[no-untyped-def]
-    """The element container Streamlit gives a widget with ``key`` (class ``st-key-<key>``)."""
-    return page.locator(f".st-key-{key}")
-
-
-def _settle(page) -> None:  # type: ignore[no-untyped-def]
-    """After an action that reruns the script: give the rerun a moment to start, then wait
-    until it has finished (``wait_idle`` alone could see the idle state before the rerun)."""
-    with contextlib.suppress(PlaywrightTimeoutError):  # the rerun may be over already
-        page.wait_for_function(
-            """() => document.querySelector('[data-testid="stApp"]')
-                ?.getAttribute('data-test-script-state') === 'running'""",
-            timeout=1_500,
-        )
-    wait_idle(page)
-
-
-def _open_page(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    """Open ``title`` from the sidebar menu once the landing page has finished loading; the
-    click is repeated if a still-running rerun of the landing page swallowed it."""
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.wait_for(timeout=60_000)
-    _settle(page)
-    heading = page.get_by_role("heading", name=title)
-    for _ in range(3):
-        nav.get_by_text(title, exact=True).click()
-        with contextlib.suppress(PlaywrightTimeoutError):
-            heading.wait_for(timeout=20_000)
-            break
-        _settle(page)
-    heading.wait_for()
-    _settle(page)
-
-
-def _open_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Select the tab ``name``. The page's tabs fall back to "Book" after a rerun that adds or
-    removes the flash message above them, so the journey reopens its tab after each action."""
-    tab = page.get_by_role("tab", name=name)
-    tab.click()
-    expect(tab).to_have_attribute("aria-selected", "true")
-
-
-def _choose(page, key: str, option_text: str) -> None:  # type: ignore[no-untyped-def]
-    """Type into the selectbox ``key`` to filter it and click the option starting with the text
-    (Streamlit's selectbox is a combobox whose options are ``[role="option"]``)."""
-    box = _widget(page, key).locator('input[role="combobox"]')
-    wanted = re.compile("^" + re.escape(option_text))
-    expect(box).to_have_count(1)  # a re-rendering selectbox is briefly in the DOM twice
-    if wanted.match(box.input_value()):
-        return  # already selected (typing the same text would not open the list)
-    box.click()
-    box.fill(option_text)
-    page.get_by_role("option").filter(has_text=wanted).first.click()
-    expect(box).to_have_value(wanted)
-
-
-def _set_date(page, key: str, day: date) -> None:  # type: ignore[no-untyped-def]
-    """Type ``day`` into the date input ``key`` (segments YYYY/MM/DD, as shown) and leave the
-    field, which commits the value (a rerun when the widget is not in a form)."""
-    field = _widget(page, key)
-    field.get_by_role("spinbutton").first.click()
-    page.keyboard.type(day.strftime("%Y%m%d"))
-    page.keyboard.press("Escape")  # close the calendar pop-over
-    page.get_by_role("heading", name="Dispatch board").click()  # leave the field: commit
-    expect(field.locator('input[type="date"]')).to_have_value(day.isoformat())
-
-
 def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     page,  # type: ignore[no-untyped-def]
     app_url: str,
@@ -271,28 +186,28 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     planner = next(u for u in DEMO_USERS if u.role == "central_ops")
 
     login(page, app_url, planner.username, planner.password)
-    _open_page(page, "Dispatch board")
+    open_page(page, "Dispatch board")
 
     # the zone and week that hold the unassigned job
-    _choose(page, "dispatch_zone", plan.zone_label)
-    _settle(page)
-    _set_date(page, "dispatch_week", plan.monday)
+    choose(page, "dispatch_zone", plan.zone_label)
+    settle(page)
+    set_date(page, "dispatch_week", plan.monday)
     page.get_by_text(f"Week of {plan.monday:%d %b %Y}").wait_for()
-    _settle(page)
+    settle(page)
 
     # Book: installation, date and slot -> suggested teams -> book the best team
-    _open_tab(page, "Book")
-    _choose(page, "dispatch_book_inst", plan.installation_ref)
-    _set_date(page, "dispatch_book_date", plan.work_date)
-    _choose(page, "dispatch_book_slot", plan.time_slot)
-    _widget(page, "dispatch_suggest_submit").get_by_role("button").click()
+    open_tab(page, "Book")
+    choose(page, "dispatch_book_inst", plan.installation_ref)
+    set_date(page, "dispatch_book_date", plan.work_date)
+    choose(page, "dispatch_book_slot", plan.time_slot)
+    widget(page, "dispatch_suggest_submit").get_by_role("button").click()
     page.get_by_text(f"{plan.installation_ref} on {plan.work_date:%a %d %b %Y}").wait_for()
-    _settle(page)
-    _choose(page, "dispatch_book_team", f"{plan.primary_code} ·")
-    _widget(page, "dispatch_book_submit").get_by_role("button").click()
+    settle(page)
+    choose(page, "dispatch_book_team", f"{plan.primary_code} ·")
+    widget(page, "dispatch_book_submit").get_by_role("button").click()
     booked = f"{plan.installation_ref} booked for {plan.primary_code} on {slot_day}"
     page.get_by_text(f"{booked} {plan.time_slot}.").wait_for()
-    _settle(page)
+    settle(page)
     rows = _assignments(e2e_database, plan.installation_id)
     active = [r for r in rows if r["released_at"] is None]
     assert [(r["team_id"], r["role"], r["work_date"], r["time_slot"]) for r in active] == [
@@ -300,28 +215,28 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     ]
 
     # Team unavailable that day: the job is listed with a one-click backup
-    _open_tab(page, "Team unavailable")
-    _choose(page, "dispatch_unavail_team", plan.primary_label)
-    _set_date(page, "dispatch_unavail_from", plan.work_date)
-    _set_date(page, "dispatch_unavail_to", plan.work_date)
-    _widget(page, "dispatch_unavail_reason").locator("input").fill(UNAVAILABLE_REASON)
-    _widget(page, "dispatch_unavail_submit").get_by_role("button").click()
-    _settle(page)
-    _open_tab(page, "Team unavailable")
+    open_tab(page, "Team unavailable")
+    choose(page, "dispatch_unavail_team", plan.primary_label)
+    set_date(page, "dispatch_unavail_from", plan.work_date)
+    set_date(page, "dispatch_unavail_to", plan.work_date)
+    widget(page, "dispatch_unavail_reason").locator("input").fill(UNAVAILABLE_REASON)
+    widget(page, "dispatch_unavail_submit").get_by_role("button").click()
+    settle(page)
+    open_tab(page, "Team unavailable")
     page.get_by_text(re.compile(rf"{re.escape(plan.primary_label)} marked unavailable")).wait_for()
     off = _unavailability(e2e_database, plan.primary_id)
     assert (plan.work_date, plan.work_date, UNAVAILABLE_REASON) in off
     page.get_by_text(f"Affected jobs of {plan.primary_label}").wait_for()
     job_line = f"{plan.installation_ref} · "
     page.get_by_text(re.compile(rf"^{re.escape(job_line)}.*{plan.time_slot}")).first.wait_for()
-    reassign = _widget(page, f"dispatch_reassign_{plan.installation_id}").get_by_role("button")
+    reassign = widget(page, f"dispatch_reassign_{plan.installation_id}").get_by_role("button")
     assert reassign.inner_text().strip() == f"Reassign to {plan.backup_code}"
 
     reassign.click()
     page.get_by_text(
         f"{plan.installation_ref} reassigned to {plan.backup_code} (emergency backup)."
     ).wait_for()
-    _settle(page)
+    settle(page)
 
     # the database: first team released with the reason kept, the backup holds the slot
     rows = _assignments(e2e_database, plan.installation_id)
@@ -341,9 +256,9 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     assert UNAVAILABLE_REASON in (active[0]["reason"] or "")
 
     # the page: the job left the affected list, and the board lists it under the backup team
-    _open_tab(page, "Team unavailable")
+    open_tab(page, "Team unavailable")
     page.get_by_text(f"Affected jobs of {plan.primary_label}").wait_for()
     assert page.locator(f".st-key-dispatch_reassign_{plan.installation_id}").count() == 0
-    _open_tab(page, "Move / unassign")
-    _choose(page, "dispatch_move_job", f"{plan.installation_ref} · {plan.backup_code} ·")
-    page.screenshot(path=str(ARTIFACTS / "dispatch-journey.png"), full_page=True)
+    open_tab(page, "Move / unassign")
+    choose(page, "dispatch_move_job", f"{plan.installation_ref} · {plan.backup_code} ·")
+    snapshot(page, "dispatch-journey", tour="dispatch_board")

@@ -4,6 +4,7 @@ unavailable and reassigns the affected job in one click; an oem_viewer only read
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 import domain.models  # noqa: F401
 from db.engine import session_scope
-from domain.installations import scheduling
+from domain.accounts.models import Oem, Zone
+from domain.installations import dispatch, scheduling
 from domain.installations.models import Installation, InstallationAssignment
-from tests.domain.test_scheduling import WORK, World, build_world, new_job
+from tests.domain.test_scheduling import WORK, World, build_world, make_installation, new_job
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "dispatch_board.py")
 WEEK = date(2026, 11, 23)
@@ -214,3 +216,148 @@ def test_planner_sets_a_standby_backup_team(world: dict) -> None:
     with session_scope(w.engine, readonly=True) as s:
         inst = s.scalars(select(Installation).where(Installation.ref == ref)).one()
         assert inst.standby_team_id == w.t2
+
+
+# ------------------------------------------------------------------ week board and grid
+
+
+@pytest.fixture
+def busy_week(world: dict) -> dict:
+    """On top of ``world``: a material_pending job of BLR-T2 on Thu 26 Nov 12-15, a Delhi job
+    of DEL-T1 on Fri 27 Nov 15-18, and BLR-T3 unavailable on Thu 26 and Fri 27 Nov."""
+    w = world["w"]
+    pending = new_job(w, status="material_pending", customer="Pending Customer")
+    with session_scope(w.engine) as s:
+        pending_ref = scheduling.book(
+            s,
+            w.planner,
+            installation_id=pending,
+            work_date=date(2026, 11, 26),
+            time_slot="12-15",
+            team_id=w.t2,
+        ).installation_ref
+        delhi = make_installation(
+            s, s.get(Zone, w.other_zone_id), s.get(Oem, w.oem_id), customer="Delhi Customer"
+        )
+        s.flush()
+        delhi_ref = scheduling.book(
+            s,
+            w.admin,
+            installation_id=delhi.id,
+            work_date=date(2026, 11, 27),
+            time_slot="15-18",
+            team_id=w.t_other,
+        ).installation_ref
+        scheduling.mark_team_unavailable(
+            s,
+            w.planner,
+            team_id=w.t_ac3,
+            from_date=date(2026, 11, 26),
+            to_date=date(2026, 11, 27),
+            reason="annual leave",
+        )
+    return {**world, "pending_ref": pending_ref, "delhi_ref": delhi_ref}
+
+
+def _chart(at: AppTest) -> dict:
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def _status_traces(spec: dict) -> dict[str, list[str]]:
+    """Status trace name -> the installation refs drawn in it."""
+    return {
+        t["name"]: list(t["text"]) for t in spec["data"] if t["name"] in dispatch.STATUS_COLOURS
+    }
+
+
+def test_week_board_chart_one_trace_per_status_with_unavailable_and_off_days(
+    busy_week: dict,
+) -> None:
+    w = busy_week["w"]
+    at = _open(w, w.planner)
+    assert not at.exception
+    spec = _chart(at)
+    # one bar trace per status present this week (Bengaluru, the planner's zone)
+    assert _status_traces(spec) == {
+        "planned": [busy_week["booked_ref"]],
+        "material_pending": [busy_week["pending_ref"]],
+    }
+    planned = next(t for t in spec["data"] if t["name"] == "planned")
+    # Wed 25 Nov 09-12 = day 2, slot 0 of 3 slots a day; the bar fills exactly one slot
+    assert (list(planned["y"]), list(planned["base"]), list(planned["x"])) == (
+        ["BLR-T1 (BLR)"],
+        [6],
+        [1],
+    )
+    assert planned["marker"]["color"] == dispatch.STATUS_COLOURS["planned"]
+    assert "customdata" in planned and "%{customdata[0]}" in planned["hovertemplate"]
+    assert list(planned["customdata"][0]) == [
+        busy_week["booked_ref"],
+        "Booked Customer",
+        planned["customdata"][0][2],
+        "planned",
+        "Wed 25 Nov",
+        "09-12",
+    ]
+    # BLR-T3 unavailable Thu-Fri: one grey bar per day, the reason in the hover
+    away = next(t for t in spec["data"] if t["name"] == "Team unavailable")
+    assert list(away["y"]) == ["BLR-T3 (BLR)", "BLR-T3 (BLR)"]
+    assert list(away["base"]) == [9, 12] and list(away["x"]) == [3, 3]
+    assert away["customdata"][0][0] == "annual leave"
+    # Tue 24 Nov (holiday) and Sunday shaded for each of the three Bengaluru rows
+    off = sorted((s["x0"], s["y0"]) for s in spec["layout"]["shapes"] if s["type"] == "rect")
+    assert off == sorted((x, y - 0.5) for x in (3, 18) for y in (0, 1, 2))
+    # one row per team with its zone code; height grows with the number of teams
+    assert spec["layout"]["yaxis"]["categoryarray"] == [
+        "BLR-T1 (BLR)",
+        "BLR-T2 (BLR)",
+        "BLR-T3 (BLR)",
+    ]
+    assert spec["layout"]["xaxis"]["ticktext"][:3] == ["Mon 23 Nov", "Tue 24 Nov", "Wed 25 Nov"]
+    assert 28 * 3 <= spec["layout"]["height"] - 110 <= 34 * 3
+
+
+def test_week_grid_shows_refs_by_team_and_slot(busy_week: dict) -> None:
+    w = busy_week["w"]
+    at = _open(w, w.planner)
+    grid = _table(at, "Team (zone)").set_index("Team (zone)")
+    assert list(grid.index) == ["BLR-T1 (BLR)", "BLR-T2 (BLR)", "BLR-T3 (BLR)"]
+    assert len(grid.columns) == 7 * 3
+    assert grid.loc["BLR-T1 (BLR)", "Wed 25 Nov 09-12"] == busy_week["booked_ref"]
+    assert grid.loc["BLR-T2 (BLR)", "Thu 26 Nov 12-15"] == busy_week["pending_ref"]
+    assert grid.loc["BLR-T3 (BLR)", "Thu 26 Nov 09-12"] == "unavailable"
+    assert grid.loc["BLR-T2 (BLR)", "Tue 24 Nov 12-15"] == "off"
+    assert grid.loc["BLR-T1 (BLR)", "Wed 25 Nov 12-15"] == ""
+    refs = {v for v in grid.to_numpy().ravel() if v.startswith("INS-")}
+    assert refs == {busy_week["booked_ref"], busy_week["pending_ref"]}
+
+
+def test_zone_and_week_filters_change_board_and_grid(busy_week: dict) -> None:
+    w = busy_week["w"]
+    at = _open(w, w.planner)
+    at.selectbox(key="dispatch_zone").select("All zones").run()
+    assert not at.exception
+    grid = _table(at, "Team (zone)").set_index("Team (zone)")
+    assert "DEL-T1 (DEL)" in grid.index
+    assert grid.loc["DEL-T1 (DEL)", "Fri 27 Nov 15-18"] == busy_week["delhi_ref"]
+    assert _status_traces(_chart(at))["planned"] == [
+        busy_week["booked_ref"],
+        busy_week["delhi_ref"],
+    ]
+
+    delhi = next(o for o in at.selectbox(key="dispatch_zone").options if o.startswith("DEL"))
+    at.selectbox(key="dispatch_zone").select(delhi).run()
+    grid = _table(at, "Team (zone)").set_index("Team (zone)")
+    assert list(grid.index) == ["DEL-T1 (DEL)"]
+    assert _status_traces(_chart(at)) == {"planned": [busy_week["delhi_ref"]]}
+    assert _metric(at, "Jobs this week") == "1"
+
+    # next week: no job, so no status trace and no ref in the grid (teams still listed)
+    at.date_input(key="dispatch_week").set_value(date(2026, 11, 30)).run()
+    assert not at.exception
+    assert _status_traces(_chart(at)) == {}
+    grid = _table(at, "Team (zone)")
+    assert not any(str(v).startswith("INS-") for v in grid.to_numpy().ravel())
+    assert "Mon 30 Nov 09-12" in grid.columns

@@ -18,12 +18,26 @@ from streamlit.testing.v1 import AppTest
 
 import domain.models  # noqa: F401
 from app.auth import COOKIE_KEY_REFUSAL
-from app.nav import PAGES, page_files_for
+from app.nav import (
+    ACCOUNT,
+    DASHBOARDS,
+    OEM_REPORTING,
+    OPERATIONS,
+    PAGES,
+    SECTIONS,
+    STOCK,
+    SYSTEM,
+    landing_file_for,
+    menu_for,
+    page_files_for,
+    pages_for,
+)
 from db.engine import session_scope
 from db.settings import get_settings
 from domain.accounts.models import AppUser, AuditEvent
 from domain.accounts.service import LOGIN_FAILED_MESSAGE
 from domain.actor import ROLES, Actor
+from domain.permissions import PERMISSIONS
 from tests.factories import TEST_PASSWORD, make_oem, make_team, make_user, make_zone
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -31,34 +45,60 @@ PROJECT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "admin": [
         "overview",
+        "kpis",
         "my_jobs",
         "leads",
         "surveys",
         "installations",
         "dispatch_board",
         "service_calls",
-        "notifications",
+        "stock",
+        "allocations",
+        "procurement_requests",
+        "materials",
+        "vendors",
+        "closure_packs",
+        "reports",
+        "month_closure",
         "admin",
+        "audit_log",
+        "scheduler",
+        "notifications",
         "account",
     ],
     "manager": [
         "overview",
+        "kpis",
         "leads",
         "surveys",
         "installations",
         "dispatch_board",
         "service_calls",
+        "stock",
+        "allocations",
+        "procurement_requests",
+        "materials",
+        "vendors",
+        "closure_packs",
+        "reports",
+        "month_closure",
+        "audit_log",
         "notifications",
         "account",
     ],
     "central_ops": [
         "overview",
+        "kpis",
         "my_jobs",
         "leads",
         "surveys",
         "installations",
         "dispatch_board",
         "service_calls",
+        "stock",
+        "allocations",
+        "procurement_requests",
+        "materials",
         "notifications",
         "account",
     ],
@@ -71,17 +111,42 @@ EXPECTED = {
         "notifications",
         "account",
     ],
-    "procurement": ["leads", "installations", "service_calls", "notifications", "account"],
+    "procurement": [
+        "leads",
+        "installations",
+        "service_calls",
+        "stock",
+        "allocations",
+        "procurement_requests",
+        "materials",
+        "vendors",
+        "notifications",
+        "account",
+    ],
     "oem_reporting": [
         "overview",
+        "kpis",
         "leads",
         "surveys",
         "installations",
         "service_calls",
+        "closure_packs",
+        "reports",
+        "month_closure",
         "notifications",
         "account",
     ],
-    "oem_viewer": ["overview", "leads", "surveys", "installations", "notifications", "account"],
+    "oem_viewer": [
+        "overview",
+        "kpis",
+        "leads",
+        "surveys",
+        "installations",
+        "closure_packs",
+        "reports",
+        "notifications",
+        "account",
+    ],
 }
 
 
@@ -93,18 +158,97 @@ def test_page_files_for_every_role(role: str) -> None:
 def test_page_table_titles_and_unknown_role() -> None:
     assert {p.file: p.title for p in PAGES} == {
         "pages/overview.py": "Overview",
+        "pages/kpis.py": "KPIs",
         "pages/my_jobs.py": "My jobs",
         "pages/leads.py": "Leads",
         "pages/surveys.py": "Surveys",
         "pages/installations.py": "Installations",
         "pages/dispatch_board.py": "Dispatch board",
         "pages/service_calls.py": "Service calls",
+        "pages/stock.py": "Stock",
+        "pages/allocations.py": "Allocations",
+        "pages/procurement_requests.py": "Procurement requests",
+        "pages/materials.py": "Materials",
+        "pages/vendors.py": "Vendors",
+        "pages/closure_packs.py": "Closure packs",
+        "pages/reports.py": "Reports",
+        "pages/month_closure.py": "Month closure",
         "pages/notifications.py": "Notifications",
         "pages/admin.py": "Admin",
+        "pages/audit_log.py": "Audit log",
+        "pages/scheduler.py": "Scheduler",
         "pages/account.py": "My account",
     }
     with pytest.raises(ValueError):
         page_files_for("superuser")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_landing_page_per_role(role: str) -> None:
+    """Procurement lands on Stock; every other role on its first menu page."""
+    expected = "pages/stock.py" if role == "procurement" else f"pages/{EXPECTED[role][0]}.py"
+    assert landing_file_for(role) == expected
+    flags = [p._default for pages in pages_for(role).values() for p in pages]
+    assert flags.count(True) == 1
+    assert page_files_for(role)[flags.index(True)] == expected
+
+
+SECTION_OF = {
+    "overview": DASHBOARDS,
+    "kpis": DASHBOARDS,
+    "my_jobs": OPERATIONS,
+    "leads": OPERATIONS,
+    "surveys": OPERATIONS,
+    "installations": OPERATIONS,
+    "dispatch_board": OPERATIONS,
+    "service_calls": OPERATIONS,
+    "stock": STOCK,
+    "allocations": STOCK,
+    "procurement_requests": STOCK,
+    "materials": STOCK,
+    "vendors": STOCK,
+    "closure_packs": OEM_REPORTING,
+    "reports": OEM_REPORTING,
+    "month_closure": OEM_REPORTING,
+    "admin": SYSTEM,
+    "audit_log": SYSTEM,
+    "scheduler": SYSTEM,
+    "notifications": ACCOUNT,
+    "account": ACCOUNT,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_menu_sections_per_role(role: str) -> None:
+    """``st.navigation`` gets a dict section -> pages: every page of the role once, in menu
+    order, sections in ``SECTIONS`` order, none empty."""
+    menu = menu_for(role)
+    assert list(menu) == [sec for sec in SECTIONS if sec in menu]
+    got = {sec: [Path(spec.file).stem for spec in specs] for sec, specs in menu.items()}
+    want: dict[str, list[str]] = {}
+    for name in EXPECTED[role]:
+        want.setdefault(SECTION_OF[name], []).append(name)
+    assert got == want
+    assert [name for names in got.values() for name in names] == EXPECTED[role]
+    pages = pages_for(role)
+    assert list(pages) == list(menu)
+    assert {sec: len(p) for sec, p in pages.items()} == {sec: len(s) for sec, s in menu.items()}
+
+
+def test_page_table_groups_sections_and_matches_permissions() -> None:
+    """A section's pages are contiguous in ``PAGES`` and sections come in ``SECTIONS`` order;
+    no section is titled like a page (a menu link is found by its exact text); the
+    audit log is shown to exactly the roles that may read it."""
+    order = [spec.section for spec in PAGES]
+    collapsed = [sec for i, sec in enumerate(order) if i == 0 or order[i - 1] != sec]
+    assert collapsed == list(SECTIONS)
+    assert {Path(spec.file).stem: spec.section for spec in PAGES} == SECTION_OF
+    titles = {spec.title for spec in PAGES}
+    assert not titles & set(SECTIONS)
+    audit_page = next(spec for spec in PAGES if spec.file == "pages/audit_log.py")
+    assert audit_page.roles == PERMISSIONS["audit.read"]
+    admin_page = next(spec for spec in PAGES if spec.file == "pages/admin.py")
+    assert admin_page.roles == PERMISSIONS["user.list"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -135,13 +279,14 @@ def main_script(tmp_path: Path) -> Iterator[Path]:
     (root / "pages").mkdir()
     shutil.copy(PROJECT / "app" / "main.py", root / "app" / "main.py")
     # Every menu page is a stub titled "<Title> stub", except the shell's own pages.
+    real = ("admin", "audit_log", "account")
     for spec in PAGES:
         name = Path(spec.file).stem
-        if name not in ("admin", "account"):
+        if name not in real:
             (root / "pages" / f"{name}.py").write_text(
                 f"import streamlit as st\n\nst.title({spec.title + ' stub'!r})\n"
             )
-    for name in ("admin", "account"):
+    for name in real:
         shutil.copy(PROJECT / "pages" / f"{name}.py", root / "pages" / f"{name}.py")
     saved = list(sys.path)
     yield root / "app" / "main.py"
@@ -226,6 +371,36 @@ def test_admin_can_open_admin_page_after_login(app_db: Engine, main_script: Path
     assert not at.exception
     assert [t.value for t in at.title] == ["Admin"]
     assert set(at.dataframe[0].value["username"]) == {"root", "fe", "viewer"}
+
+
+def test_admin_reads_own_login_in_the_audit_log(app_db: Engine, main_script: Path) -> None:
+    at = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(at, "root", TEST_PASSWORD)
+    at.switch_page("../pages/audit_log.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Audit log"]
+    table = at.dataframe[0].value
+    assert (table["Action"][0], table["Actor"][0]) == ("auth.login_succeeded", "root")
+
+
+def test_audit_trail_of_one_user_from_the_admin_page(app_db: Engine, main_script: Path) -> None:
+    at = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(at, "root", TEST_PASSWORD)
+    at.switch_page("../pages/admin.py").run()
+    at.selectbox(key="admin_selected_user").select("fe").run()
+    at.button(key="admin_unlock").click().run()
+    at.text_input(key="admin_edit_full_name").input("Fe Renamed")
+    at.button(key="admin_edit_submit").click().run()
+    assert not at.error
+    at.button(key="admin_audit_trail").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Audit log"]
+    fe_id = str(_row(app_db, "fe").id)
+    assert at.text_input(key="audit_f_search").value == fe_id
+    table = at.dataframe[0].value
+    assert list(table["Action"]) == ["user.update", "user.unlock"]  # not root's login
+    assert set(table["Entity id"]) == {fe_id}
+    assert '"full_name": "Fe Renamed"' in table["After"][0]
 
 
 def test_wrong_password_shows_error_and_counts(app_db: Engine, main_script: Path) -> None:
@@ -355,3 +530,109 @@ def test_cookie_of_inactive_or_locked_user_does_not_reauthenticate(
     assert not at.exception
     assert "actor" not in at.session_state
     assert at.text_input(key="login_username")
+
+
+# --------------------------------------------------------------------------------------------
+# issue 6: a password change forces a new login everywhere else
+
+
+def test_password_change_logs_out_the_users_other_sessions(
+    app_db: Engine, main_script: Path
+) -> None:
+    here = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(here, "fe", TEST_PASSWORD)
+    elsewhere = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(elsewhere, "fe", TEST_PASSWORD)
+    other_user = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(other_user, "root", TEST_PASSWORD)
+    assert all("actor" in at.session_state for at in (here, elsewhere, other_user))
+
+    here.switch_page("../pages/account.py").run()
+    here.text_input(key="account_current_password").input(TEST_PASSWORD)
+    here.text_input(key="account_new_password").input("Kaveri-river-2026")
+    here.text_input(key="account_repeat_password").input("Kaveri-river-2026")
+    here.button(key="account_change_submit").click().run()
+    assert not here.exception
+    assert [s.value for s in here.success] == ["Password changed."]
+    assert _row(app_db, "fe").session_version == 1
+
+    elsewhere.run()  # the other browser of the same user: logged out, login form again
+    assert "actor" not in elsewhere.session_state
+    assert elsewhere.text_input(key="login_username")
+    here.run()  # the session that made the change stays logged in
+    assert here.session_state["actor"].username == "fe"
+    other_user.run()  # nobody else is affected
+    assert other_user.session_state["actor"].username == "root"
+    # the old password is gone, the new one works
+    _login(elsewhere, "fe", TEST_PASSWORD)
+    assert "actor" not in elsewhere.session_state
+    _login(elsewhere, "fe", "Kaveri-river-2026")
+    assert elsewhere.session_state["actor"].username == "fe"
+
+
+def test_admin_reset_logs_the_user_out(app_db: Engine, main_script: Path) -> None:
+    from domain.accounts import service as accounts
+    from tests.factories import actor_of
+
+    fe = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(fe, "fe", TEST_PASSWORD)
+    fe_id = _row(app_db, "fe").id
+    with session_scope(app_db) as s:
+        root = s.execute(select(AppUser).where(AppUser.username == "root")).scalar_one()
+        accounts.reset_password(s, actor_of(root), user_id=fe_id, new_password="Kaveri-river-2026")
+    fe.run()
+    assert "actor" not in fe.session_state
+    assert fe.text_input(key="login_username")
+
+
+def test_cookie_from_before_a_password_change_does_not_reauthenticate(
+    app_db: Engine, main_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit_authenticator.models.cookie_model import CookieModel
+
+    from app.auth import SESSION_VERSION_CLAIM
+
+    def cookie(version: int | None) -> None:
+        token = {"username": "root", "exp_date": 4102444800.0}
+        if version is not None:
+            token[SESSION_VERSION_CLAIM] = version
+        monkeypatch.setattr("app.auth._login_cookie_present", lambda settings: True)
+        monkeypatch.setattr(CookieModel, "get_cookie", lambda self: dict(token))
+
+    cookie(0)
+    at = AppTest.from_file(str(main_script), default_timeout=30).run()
+    assert at.session_state["actor"].username == "root"
+
+    with session_scope(app_db) as s:
+        s.execute(
+            select(AppUser).where(AppUser.username == "root")
+        ).scalar_one().session_version = 1
+    for stale in (0, None):  # an old cookie, and one written before versions existed
+        cookie(stale)
+        at = AppTest.from_file(str(main_script), default_timeout=30).run()
+        assert not at.exception
+        assert "actor" not in at.session_state
+        assert at.text_input(key="login_username")
+    cookie(1)
+    at = AppTest.from_file(str(main_script), default_timeout=30).run()
+    assert at.session_state["actor"].username == "root"
+
+
+def test_cookie_token_carries_the_session_version() -> None:
+    import jwt
+    from streamlit_authenticator.models.cookie_model import CookieModel
+
+    from app.auth import SESSION_VERSION_CLAIM, SESSION_VERSION_KEY, _encode_cookie_token
+
+    assert CookieModel._token_encode is _encode_cookie_token
+    model = CookieModel.__new__(CookieModel)
+    model.cookie_key, model.exp_date = "k" * 32, 4102444800.0
+    import streamlit as st
+
+    st.session_state["username"] = "fe"
+    st.session_state[SESSION_VERSION_KEY] = 3
+    try:
+        claims = jwt.decode(model._token_encode(), "k" * 32, algorithms=["HS256"])
+    finally:
+        del st.session_state["username"], st.session_state[SESSION_VERSION_KEY]
+    assert claims == {"username": "fe", "exp_date": 4102444800.0, SESSION_VERSION_CLAIM: 3}

@@ -15,7 +15,7 @@ from db.types import utcnow
 from domain.calendar import local_date
 from domain.kpi.dto import Overview
 from domain.kpi.queries import overview
-from domain.money import format_inr
+from domain.money import format_inr, format_inr_compact
 from tests.domain.test_kpi import TODAY, KpiWorld, build_kpi_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,8 @@ def test_manager_sees_metrics_and_charts(kpi_db: KpiWorld) -> None:
     # figures are the hand-computed ones of tests/domain/test_kpi.py.
     expected = _domain_overview(kpi_db)
     revenue = next(m for m in at.metric if m.label == "Revenue (month)")
-    assert revenue.value == format_inr(expected.total_revenue)
+    assert revenue.value == format_inr_compact(expected.total_revenue)
+    assert revenue.help == f"Exactly {format_inr(expected.total_revenue)} (L = lakh, Cr = crore)"
     sla = next(m for m in at.metric if m.label == "Installation SLA compliance (month)")
     week_leads = next(m for m in at.metric if m.label == "Leads received")
     assert week_leads.value == str(expected.leads_received.this_week)

@@ -215,7 +215,11 @@ def test_book_complete_and_resolve_from_detail(world: dict) -> None:
     at.selectbox(key="svc_book_team").select("BLR-T1 - Team BLR-T1")
     at.button(key="svc_book_submit").click().run()
     assert not at.exception
-    assert any("busy" in e.value for e in at.error)
+    assert any(
+        f"BLR-T1 already has a job on {days(0).isoformat()} {SLOT} (service visit for "
+        f"{world['a_ref']})" in e.value
+        for e in at.error
+    )
     # complete today's visit, then resolve
     at.text_input(key="svc_visit_notes").input("reset RCCB")
     at.button(key="svc_visit_complete").click().run()
@@ -271,3 +275,64 @@ def test_viewer_is_refused_and_engineer_sees_own_team(world: dict) -> None:
     assert list(_table(at)["Ref"]) == [world["b_ref"]]  # only T2's ticket
     assert len(at.tabs) == 1  # no "Open ticket"
     assert _metrics(at)["Tickets"] == "1"
+
+
+def test_cancel_ticket_from_detail(world: dict) -> None:
+    at = _open(world["ops"])
+    # a resolved ticket offers no cancel form
+    at.selectbox(key="svc_detail_ref").select(world["b_ref"]).run()
+    assert not at.exception
+    assert not any(b.key == "svc_ct_submit" for b in at.button)
+    at.selectbox(key="svc_detail_ref").select(world["a_ref"]).run()
+    # the reason is required
+    at.button(key="svc_ct_submit").click().run()
+    assert not at.exception
+    assert any("reason" in e.value and "required" in e.value for e in at.error)
+    at.text_input(key="svc_ct_reason").input("Customer reset the RCCB")
+    at.button(key="svc_ct_submit").click().run()
+    assert not at.exception
+    assert any(f"Ticket {world['a_ref']} cancelled." in x.value for x in at.success)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Customer reset the RCCB" in text
+    assert not any(b.key == "svc_ct_submit" for b in at.button)  # nothing left to cancel
+    with session_scope(world["engine"]) as s:
+        ticket = s.get(ServiceTicket, world["a_id"])
+        assert (ticket.status, ticket.cancel_reason) == ("cancelled", "Customer reset the RCCB")
+        visit = s.execute(
+            select(ServiceVisit).where(ServiceVisit.service_ticket_id == world["a_id"])
+        ).scalar_one()
+        assert visit.status == "cancelled"
+    # T1's slot today is free again: a visit of another ticket can take it
+    with session_scope(world["engine"]) as s:
+        from domain.service.service import open_ticket as _open_ticket
+
+        inst = s.execute(
+            select(Installation.id).where(Installation.ref == world["inst_refs"][2])
+        ).scalar_one()
+        other = _open_ticket(
+            s,
+            world["ops"],
+            installation_id=inst,
+            contact="Ravi",
+            contact_phone=None,
+            fault_reported_date=days(0),
+            nature_of_fault="Cable burnt",
+            equipment_details=None,
+            maintenance=False,
+            notes=None,
+        )
+        visit = book_visit(
+            s,
+            world["ops"],
+            ticket_id=other.id,
+            visit_date=days(0),
+            time_slot=SLOT,
+            team_id=world["t1"],
+        )
+        assert visit.status == "booked"
+
+
+def test_engineer_gets_no_cancel_form(world: dict) -> None:
+    at = _open(world["eng2"])
+    assert not at.exception
+    assert not any(b.key == "svc_ct_submit" for b in at.button)

@@ -138,7 +138,15 @@ def test_build_scheduler_registers_heartbeat_and_daily_sla_job(engine: Engine) -
     elector = LeaderElector(engine, holder="h", ttl_seconds=60)
     sched = build_scheduler(engine, elector, timezone="Asia/Kolkata")
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {HEARTBEAT_JOB_ID, "sla_at_risk", "confirmation_calls_due"}
+    assert set(jobs) == {
+        HEARTBEAT_JOB_ID,
+        "sla_at_risk",
+        "confirmation_calls_due",
+        "reorder_alerts",
+        "weekly_reports",
+        "monthly_reports",
+        "report_queue",
+    }
     assert str(sched.timezone) == "Asia/Kolkata"
     assert sched._job_defaults["coalesce"] is True  # noqa: SLF001
     assert sched._job_defaults["max_instances"] == 1  # noqa: SLF001
@@ -318,3 +326,38 @@ def test_once_runs_the_confirmation_calls_job_on_a_migrated_sqlite_db(tmp_path: 
         assert _count(eng, Notification) == 1
     finally:
         eng.dispose()
+
+
+# --- reorder_alerts (issue 4 item 6) ----------------------------------------------------------
+
+
+def test_reorder_alerts_job_is_registered_hourly(engine: Engine) -> None:
+    from scheduler.jobs import reorder_alerts_job
+
+    spec = JOBS["reorder_alerts"]
+    assert (spec.name, spec.fn, spec.cron) == ("reorder_alerts", reorder_alerts_job, {"minute": 0})
+    assert parse_args(["--once", "reorder_alerts"]).once == "reorder_alerts"
+    elector = LeaderElector(engine, holder="h", ttl_seconds=60)
+    sched = build_scheduler(engine, elector, timezone="Asia/Kolkata")
+    job = {j.id: j for j in sched.get_jobs()}["reorder_alerts"]
+    assert job.func is run_if_leader
+    assert job.args == (elector, engine, "reorder_alerts", reorder_alerts_job)
+    nxt = job.trigger.get_next_fire_time(None, datetime(2026, 11, 21, 16, 1, tzinfo=IST))
+    assert nxt == datetime(2026, 11, 21, 17, 0, tzinfo=IST)
+
+
+def test_reorder_alerts_job_runs_once_per_episode(engine: Engine) -> None:
+    from scheduler.jobs import reorder_alerts_job
+    from tests.domain.test_procurement_requests import add_stock, procurement_world
+
+    with session_scope(engine) as s:
+        pw = procurement_world(s)
+        add_stock(s, pw["cable"], pw["w"].zone_id, 3)  # level 5 by default: below
+    first = run_job(engine, "reorder_alerts", reorder_alerts_job, "h")
+    second = run_job(engine, "reorder_alerts", reorder_alerts_job, "h")
+    assert (first.status, first.detail) == ("succeeded", "created 1 notifications")
+    assert (second.status, second.detail) == ("succeeded", "created 0 notifications")
+    with session_scope(engine, readonly=True) as s:
+        n = s.execute(select(Notification)).scalar_one()
+        assert (n.kind, n.recipient_role) == ("reorder_alert", "procurement")
+        assert "Suggested order: 7 meter" in n.body
