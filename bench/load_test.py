@@ -587,7 +587,13 @@ class SimUser:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is a reported error
-            self.results.error(self.name, action, type(exc).__name__, str(exc).splitlines()[0])
+            # The first lines hold Playwright's "waiting for <locator>"; the headings say
+            # which page the browser was on.
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()][:3]
+            with contextlib.suppress(Exception):
+                shown = await self.page.get_by_role("heading", level=1).all_inner_texts()
+                lines.append(f"h1 shown: {shown}")
+            self.results.error(self.name, action, type(exc).__name__, " | ".join(lines))
             await self._evidence(action)
             await self.check_page(action)
             await self.recover()

@@ -128,6 +128,23 @@ def app_url(e2e_database: str, e2e_data_dir: Path) -> Iterator[str]:
     log.close()
 
 
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each browser journey ONE rerun, and only after a Playwright timeout.
+
+    The journeys drive a real Streamlit server on a 2-CPU machine shared with the rest of
+    the suite; a click that a rerun swallowed, or a page slower than the timeout, fails them
+    once in a while without anything being wrong with the app. This is Playwright Test's own
+    CI default (``retries``). Any other failure (an assertion about data, an app exception) is
+    NOT rerun, and every rerun is listed in the summary (``R``/``rerun``) with the evidence
+    of the first attempt printed (``page`` fixture)."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=["TimeoutError"]))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
     """Keep each phase's report on the item so ``page`` can save evidence of a failure."""
@@ -137,7 +154,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
 
 
 @pytest.fixture
-def page(chromium_path: str, app_url: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def page(chromium_path: str, app_url: str, e2e_data_dir: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """A fresh Playwright page in headless Debian Chromium (new profile per test).
 
     On failure a screenshot and the page's text are saved under ``test-artifacts/``.
@@ -150,6 +167,11 @@ def page(chromium_path: str, app_url: str, request: pytest.FixtureRequest):  # t
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = context.new_page()
         pg.set_default_timeout(30_000)
+        console: list[str] = []
+        pg.on("console", lambda m: console.append(f"{m.type}: {m.text}"[:300]))
+        pg.on(
+            "websocket", lambda ws: ws.on("close", lambda _ws: console.append("websocket closed"))
+        )
         try:
             yield pg
         finally:
@@ -157,9 +179,46 @@ def page(chromium_path: str, app_url: str, request: pytest.FixtureRequest):  # t
             if rep is not None and rep.failed:
                 stem = ARTIFACTS / f"FAILED-{request.node.name}"
                 pg.screenshot(path=f"{stem}.png", full_page=True)
-                (stem.with_suffix(".txt")).write_text(pg.locator("body").inner_text())
+                body = pg.locator("body").inner_text()
+                (stem.with_suffix(".txt")).write_text(body)
+                # CI keeps only its output, not test-artifacts/: the evidence goes into the
+                # failure report (shown for reruns too, ``--rerun-show-tracebacks``).
+                evidence = _failure_evidence(pg, body, console, e2e_data_dir)
+                if hasattr(rep.longrepr, "addsection"):
+                    rep.longrepr.addsection("e2e failure evidence", evidence)
+                else:
+                    print(evidence)
             context.close()
             browser.close()
+
+
+def _failure_evidence(pg, body: str, console: list[str], data_dir: Path) -> str:  # type: ignore[no-untyped-def]
+    """What the browser showed when a journey failed: URL, app state, headings, the page's
+    text, the browser console and the end of the Streamlit server's log."""
+    state = pg.evaluate(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app ? [app.getAttribute('data-test-connection-state'),
+                          app.getAttribute('data-test-script-state')] : null;
+        }"""
+    )
+    headings = pg.get_by_role("heading", level=1).all_inner_texts()
+    log = data_dir / "streamlit.log"
+    server_log = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+    return "\n".join(
+        [
+            "=== e2e failure evidence",
+            f"url: {pg.url}",
+            f"app (connection, script) state: {state}",
+            f"h1 headings: {headings}",
+            "--- page text (first 1500 chars)",
+            body[:1500],
+            "--- browser console (last 20)",
+            *console[-20:],
+            "--- streamlit server log (last 40 lines)",
+            *server_log,
+        ]
+    )
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:  # type: ignore[no-untyped-def]
@@ -304,6 +363,34 @@ def click_single(page, locator, attempts: int = 3) -> None:  # type: ignore[no-u
         except PlaywrightError as exc:
             if "strict mode violation" not in str(exc) or attempt == attempts:
                 raise
+
+
+def single_text(page, selector: str, label: str, timeout: float = 30_000) -> str:  # type: ignore[no-untyped-def]
+    """The text of THE element matching CSS ``selector`` whose text contains ``label``, read
+    while the app is idle and exactly one such element is in the DOM.
+
+    A rerun can start later than ``settle`` waits for it; while it runs, the previous
+    render of an element (a metric, say) stays in the DOM beside the new one. Checking "idle"
+    and "exactly one" in the same browser-side poll reads neither a half-done rerun nor a
+    stale copy. Raises ``AssertionError`` listing what was there when it timed out."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    js = """([sel, label]) => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
+            || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+        const els = [...document.querySelectorAll(sel)].filter(e => e.innerText.includes(label));
+        return els.length === 1 ? els[0].innerText : null;
+    }"""
+    try:
+        return str(page.wait_for_function(js, arg=[selector, label], timeout=timeout).json_value())
+    except PlaywrightTimeoutError:
+        found = page.evaluate(
+            """([sel, label]) => [...document.querySelectorAll(sel)]
+                .filter(e => e.innerText.includes(label)).map(e => e.innerText)""",
+            [selector, label],
+        )
+        raise AssertionError(f"not exactly one idle {selector} with {label!r}: {found}") from None
 
 
 def click(page, key: str, *, then_settle: bool = True) -> None:  # type: ignore[no-untyped-def]

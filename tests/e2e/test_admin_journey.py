@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import (
     choose,
     click,
+    click_single,
     db_session,
     demo_user,
     fill,
@@ -234,7 +235,7 @@ def test_admin_creates_user_sees_lockout_unlocks_and_deactivates(
     expect(shown.nth(1)).to_contain_text("+919845012345")
     snapshot(page, "admin-audit-log", tour="audit_log")
     with page.expect_download() as download:
-        widget(page, "audit_csv").get_by_role("button").click()
+        click_single(page, widget(page, "audit_csv").get_by_role("button"))
     path = download.value.path()
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import (
     choose,
     click,
+    click_single,
     jpeg,
     login,
     open_page,
@@ -229,7 +230,7 @@ def test_reporting_compiles_fixes_submits_revises_and_downloads(
     button = widget(page, "cp_pdf").get_by_role("button")
     expect(button).to_have_text("Download PDF (version 2)")
     with page.expect_download() as info:
-        button.click()
+        click_single(page, button)
     download = info.value
     assert download.suggested_filename == f"{pack.ref}-v2.pdf"
     data = Path(download.path()).read_bytes()

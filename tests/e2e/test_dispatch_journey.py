@@ -18,6 +18,7 @@ import pytest
 
 from tests.e2e.conftest import (
     choose,
+    click_single,
     login,
     open_page,
     open_tab,
@@ -200,11 +201,11 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     choose(page, "dispatch_book_inst", plan.installation_ref)
     set_date(page, "dispatch_book_date", plan.work_date)
     choose(page, "dispatch_book_slot", plan.time_slot)
-    widget(page, "dispatch_suggest_submit").get_by_role("button").click()
+    click_single(page, widget(page, "dispatch_suggest_submit").get_by_role("button"))
     page.get_by_text(f"{plan.installation_ref} on {plan.work_date:%a %d %b %Y}").wait_for()
     settle(page)
     choose(page, "dispatch_book_team", f"{plan.primary_code} ·")
-    widget(page, "dispatch_book_submit").get_by_role("button").click()
+    click_single(page, widget(page, "dispatch_book_submit").get_by_role("button"))
     booked = f"{plan.installation_ref} booked for {plan.primary_code} on {slot_day}"
     page.get_by_text(f"{booked} {plan.time_slot}.").wait_for()
     settle(page)
@@ -220,7 +221,7 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     set_date(page, "dispatch_unavail_from", plan.work_date)
     set_date(page, "dispatch_unavail_to", plan.work_date)
     widget(page, "dispatch_unavail_reason").locator("input").fill(UNAVAILABLE_REASON)
-    widget(page, "dispatch_unavail_submit").get_by_role("button").click()
+    click_single(page, widget(page, "dispatch_unavail_submit").get_by_role("button"))
     settle(page)
     open_tab(page, "Team unavailable")
     page.get_by_text(re.compile(rf"{re.escape(plan.primary_label)} marked unavailable")).wait_for()
@@ -232,7 +233,7 @@ def test_planner_books_marks_team_unavailable_and_reassigns_to_backup(
     reassign = widget(page, f"dispatch_reassign_{plan.installation_id}").get_by_role("button")
     assert reassign.inner_text().strip() == f"Reassign to {plan.backup_code}"
 
-    reassign.click()
+    click_single(page, reassign)
     page.get_by_text(
         f"{plan.installation_ref} reassigned to {plan.backup_code} (emergency backup)."
     ).wait_for()

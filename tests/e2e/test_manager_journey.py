@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import db_session, demo_user, login, open_page, settle, snapshot
+from tests.e2e.conftest import (
+    click_single,
+    db_session,
+    demo_user,
+    login,
+    open_page,
+    settle,
+    snapshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +66,7 @@ def test_manager_reads_kpis_and_exports_csv(page, app_url: str, e2e_database: st
 
     button = page.get_by_role("button", name="Download SLA by OEM (CSV)")
     with page.expect_download() as info:
-        button.click()
+        click_single(page, button)
     download = info.value
     period = f"{expected.from_month:%Y-%m}_{expected.to_month:%Y-%m}"
     assert download.suggested_filename == f"kpi_sla_by_oem_{period}.csv"
