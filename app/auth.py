@@ -52,6 +52,7 @@ COOKIE_SET_PENDING = "_auth_cookie_set_pending"
 COOKIE_DELETE_PENDING = "_auth_cookie_delete_pending"
 AUTHENTICATOR_KEYS = ("name", "username", "authentication_status", "email", "roles")
 SESSION_VERSION_KEY = "_session_version"
+PASSWORD_CHANGE_KEY = "_must_change_password"
 SESSION_VERSION_CLAIM = "sv"
 COOKIE_KEY_REFUSAL = (
     "Refusing to start: the login-cookie key is the public default. Set a secret "
@@ -122,7 +123,14 @@ def _set_logged_in(user: UserDTO) -> Actor:
     st.session_state["roles"] = [user.role]
     st.session_state["logout"] = False
     st.session_state[SESSION_VERSION_KEY] = user.session_version
+    st.session_state[PASSWORD_CHANGE_KEY] = user.must_change_password
     return actor
+
+
+def password_change_required() -> bool:
+    """True while the logged-in user still has a password an admin set (new user, reset):
+    the menu then holds only My account (``app.nav.pages_for``), so no other page runs."""
+    return bool(st.session_state.get(PASSWORD_CHANGE_KEY))
 
 
 def adopt_session_version(user: UserDTO) -> None:
@@ -130,12 +138,14 @@ def adopt_session_version(user: UserDTO) -> None:
     ``session_version`` and re-write the login cookie with it. Every other session of the
     user still carries the old version and is logged out on its next run."""
     st.session_state[SESSION_VERSION_KEY] = user.session_version
+    st.session_state[PASSWORD_CHANGE_KEY] = user.must_change_password
     _want_cookie("set")
 
 
 def _clear_login_state() -> None:
     st.session_state.pop(ACTOR_KEY, None)
     st.session_state.pop(SESSION_VERSION_KEY, None)
+    st.session_state.pop(PASSWORD_CHANGE_KEY, None)
     for key in AUTHENTICATOR_KEYS:
         st.session_state[key] = None
 
@@ -194,16 +204,16 @@ def _login_cookie_present(settings: Settings) -> bool:
 
 
 def _still_active(actor: Actor) -> bool:
-    """True while the user row is active and its ``session_version`` is this session's."""
+    """True while the user row is active and its ``session_version`` is this session's
+    (the row's ``must_change_password`` is taken over on the way)."""
     if actor.user_id is None:
         return False
     with session_scope(readonly=True) as s:
         user = accounts.user_by_id(s, actor.user_id)
-    return (
-        user is not None
-        and user.active
-        and user.session_version == st.session_state.get(SESSION_VERSION_KEY)
-    )
+    if user is None or not user.active:
+        return False
+    st.session_state[PASSWORD_CHANGE_KEY] = user.must_change_password
+    return user.session_version == st.session_state.get(SESSION_VERSION_KEY)
 
 
 def _from_cookie(authenticator: stauth.Authenticate) -> Actor | None:

@@ -203,7 +203,13 @@ def menu_for(role: str) -> dict[str, list[PageSpec]]:
     return menu
 
 
-def pages_for(role: str, root: Path | None = None) -> dict[str, list[st.Page]]:
+PASSWORD_CHANGE_PAGE = "pages/account.py"
+"""The only page of a user who must replace a password an admin set (every role has it)."""
+
+
+def pages_for(
+    role: str, root: Path | None = None, *, password_change_only: bool = False
+) -> dict[str, list[st.Page]]:
     """The role's menu for ``st.navigation``: ``menu_for(role)`` with each spec made an
     ``st.Page``. Exactly one page (the landing page, ``landing_file_for``) is the default.
 
@@ -211,12 +217,21 @@ def pages_for(role: str, root: Path | None = None) -> dict[str, list[st.Page]]:
         role: the logged-in user's role.
         root: directory holding ``pages/`` (default the project root). Paths are absolute so
             they do not depend on where the entry script lives.
+        password_change_only: the user still has a password an admin set: the menu is only
+            ``PASSWORD_CHANGE_PAGE`` (My account), its default page; no other page can run.
 
     Raises:
         ValueError: unknown role.
     """
     base = root or PROJECT_ROOT
     landing = landing_file_for(role)
+    if password_change_only:
+        spec = next(p for p in PAGES if p.file == PASSWORD_CHANGE_PAGE)
+        return {
+            spec.section: [
+                st.Page(base / spec.file, title=spec.title, icon=spec.icon, default=True)
+            ]
+        }
     return {
         section: [
             st.Page(

@@ -113,7 +113,7 @@ with create_tab:
         new_password = st.text_input(
             "Initial password", type="password", help=PASSWORD_RULES, key="admin_new_password"
         )
-        st.caption(PASSWORD_RULES)
+        st.caption(PASSWORD_RULES + " The user must replace it at their first login.")
         create_clicked = st.form_submit_button("Create user", key="admin_create_submit")
     if create_clicked:
         created = run_command(
@@ -269,7 +269,7 @@ with manage_tab:
             )
             st.caption(
                 PASSWORD_RULES + " The account is unlocked and every session of the user "
-                "ends; ask the user to choose a new password on My account."
+                "ends; at the next login the user must choose a new password."
             )
             reset = st.form_submit_button("Reset password", key="admin_reset_submit")
         if reset:

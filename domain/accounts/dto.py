@@ -28,6 +28,7 @@ class UserDTO:
     locked_until: datetime | None
     last_login_at: datetime | None
     session_version: int = 0
+    must_change_password: bool = False  # an admin set the password: the user must replace it
 
     @classmethod
     def from_row(cls, u: AppUser) -> UserDTO:
@@ -46,6 +47,7 @@ class UserDTO:
             locked_until=u.locked_until,
             last_login_at=u.last_login_at,
             session_version=u.session_version or 0,
+            must_change_password=bool(u.must_change_password),
         )
 
     def as_actor(self) -> Actor:

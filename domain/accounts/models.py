@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -159,6 +160,11 @@ class AppUser(TimestampMixin, Base):
     # Bumped when the password changes (or is reset) or the role/scope changes: a logged-in
     # session or login cookie carrying an older version is logged out (app/auth.py).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when an admin chose the password (new user, reset); until the user picks their own
+    # (change_own_password), the app shows them only My account (app/auth.py, app/nav.py).
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class AuditEvent(IdMixin, Base):

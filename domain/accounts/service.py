@@ -427,7 +427,8 @@ def create_user(
     deliverability not checked); ``phone`` optional, an Indian (default region IN) number
     stored as E.164; ``role`` one of ``ROLES``; ``oem_viewer`` needs an existing ``oem_id``;
     ``field_engineer`` needs an existing ``team_id``; the zone defaults to the team's zone;
-    ``password`` per ``validate_password`` (hashed with bcrypt).
+    ``password`` per ``validate_password`` (hashed with bcrypt). The admin chose that
+    password, so the user must replace it at their first login (``must_change_password``).
 
     Raises:
         PermissionDenied: not an admin.
@@ -476,6 +477,7 @@ def create_user(
         active=True,
         failed_login_count=0,
         password_changed_at=utcnow(),
+        must_change_password=True,
     )
     try:
         with session.begin_nested():
@@ -624,8 +626,9 @@ def reset_password(
 ) -> UserDTO:
     """Set a new password for a user (permission ``user.reset_password``); also unlocks the
     account (failed count 0, no lock) and bumps ``session_version``, so every session and
-    login cookie of the user must log in again. The audit event never contains the password
-    or hash.
+    login cookie of the user must log in again. The password is a temporary one: the user
+    must replace it at the next login (``must_change_password``). The audit event never
+    contains the password or hash.
 
     Raises:
         PermissionDenied, NotFound, ValidationError (``new_password``).
@@ -636,9 +639,14 @@ def reset_password(
     u.password_hash = passwords.hash_password(new_password, PASSWORD_HASH_ROUNDS)
     u.password_changed_at = utcnow()
     u.session_version = (u.session_version or 0) + 1  # logs out every session of the user
-    before = {"failed_login_count": u.failed_login_count, "locked_until": u.locked_until}
+    before = {
+        "failed_login_count": u.failed_login_count,
+        "locked_until": u.locked_until,
+        "must_change_password": u.must_change_password,
+    }
     u.failed_login_count = 0
     u.locked_until = None
+    u.must_change_password = True
     session.flush()
     audit.record(
         session,
@@ -647,7 +655,12 @@ def reset_password(
         entity_type=_ENTITY,
         entity_id=u.id,
         before=before,
-        after={"password_changed": True, "failed_login_count": 0, "locked_until": None},
+        after={
+            "password_changed": True,
+            "failed_login_count": 0,
+            "locked_until": None,
+            "must_change_password": True,
+        },
     )
     session.flush()
     return UserDTO.from_row(u)
@@ -742,7 +755,8 @@ def change_own_password(
     """Change the acting user's own password (permission ``user.change_own_password``, every
     role). The current password must be right; the new one must pass ``validate_password``
     and differ from the current one. ``session_version`` is bumped: the user's other sessions
-    and login cookies are logged out (the returned DTO carries the new version).
+    and login cookies are logged out (the returned DTO carries the new version). Clears
+    ``must_change_password`` (a temporary password set by an admin is gone).
 
     Raises:
         PermissionDenied: the system actor (no user row).
@@ -763,6 +777,8 @@ def change_own_password(
     # Every other session and login cookie of the user is now stale; the page that made the
     # change adopts the new version (app.auth.adopt_session_version) and stays logged in.
     u.session_version = (u.session_version or 0) + 1
+    was_temporary = bool(u.must_change_password)
+    u.must_change_password = False
     session.flush()
     audit.record(
         session,
@@ -770,7 +786,8 @@ def change_own_password(
         "user.change_own_password",
         entity_type=_ENTITY,
         entity_id=u.id,
-        after={"password_changed": True},
+        before={"must_change_password": was_temporary},
+        after={"password_changed": True, "must_change_password": False},
     )
     session.flush()
     return UserDTO.from_row(u)

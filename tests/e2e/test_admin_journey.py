@@ -38,6 +38,7 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Depot-Ledger-2026!"
+OWN_PASSWORD = "Godown-Count-2026?"  # the user's own, replacing the admin's
 REFUSED = re.compile("Invalid username or password", re.I)
 
 
@@ -173,8 +174,22 @@ def test_admin_creates_user_sees_lockout_unlocks_and_deactivates(
 
         # 4. the user logs in now (procurement lands on Stock)
         login(other, app_url, username, PASSWORD)
-        other.get_by_role("heading", name="Stock", exact=True, level=1).wait_for(timeout=60_000)
+        # 4a. the admin chose that password: the user must replace it before anything else
+        other.get_by_role("heading", name="My account", exact=True, level=1).wait_for(
+            timeout=60_000
+        )
         settle(other)
+        forced = other.get_by_test_id("stAlert").filter(
+            has_text="An administrator set your password"
+        )
+        expect(forced).to_have_count(1)
+        assert other.get_by_test_id("stSidebarNav").get_by_text("Stock", exact=True).count() == 0
+        fill(other, "account_current_password", PASSWORD)
+        fill(other, "account_new_password", OWN_PASSWORD)
+        fill(other, "account_repeat_password", OWN_PASSWORD)
+        click(other, "account_change_submit")
+        flash(other, "Password changed. All your pages are open again.")
+        open_page(other, "Stock")
 
         # 4b. the admin locks the account by hand (lost phone): the user's open session ends
         # and even the right password is refused, until the admin unlocks it again
@@ -186,11 +201,11 @@ def test_admin_creates_user_sees_lockout_unlocks_and_deactivates(
         assert _user(e2e_database, username)[2] is not None
         other.reload()
         other.get_by_label("Username", exact=True).wait_for(timeout=60_000)
-        _refused(other, app_url, username, PASSWORD)
+        _refused(other, app_url, username, OWN_PASSWORD)
         open_tab(page, "Manage user")
         click(page, "admin_unlock")
         flash(page, f"'{username}' unlocked.")
-        login(other, app_url, username, PASSWORD)
+        login(other, app_url, username, OWN_PASSWORD)  # an unlock keeps the user's password
         other.get_by_role("heading", name="Stock", exact=True, level=1).wait_for(timeout=60_000)
         settle(other)
 
@@ -203,13 +218,14 @@ def test_admin_creates_user_sees_lockout_unlocks_and_deactivates(
         other.reload()
         other.get_by_label("Username", exact=True).wait_for(timeout=60_000)
         assert other.locator('[data-testid="stSidebarNav"]').count() == 0
-        _refused(other, app_url, username, PASSWORD)
+        _refused(other, app_url, username, OWN_PASSWORD)
     finally:
         context.close()
     assert _admin_actions(e2e_database, username) == [
         "user.create",
         "user.update",
         "user.unlock",
+        "user.change_own_password",
         "user.lock",
         "user.unlock",
         "user.deactivate",

@@ -636,3 +636,39 @@ def test_cookie_token_carries_the_session_version() -> None:
     finally:
         del st.session_state["username"], st.session_state[SESSION_VERSION_KEY]
     assert claims == {"username": "fe", "exp_date": 4102444800.0, SESSION_VERSION_CLAIM: 3}
+
+
+def test_a_temporary_password_opens_only_my_account_until_it_is_changed(
+    app_db: Engine, main_script: Path
+) -> None:
+    """An admin reset leaves a temporary password: after login the menu is My account only
+    (no other page can be opened); the user's own change brings the whole menu back."""
+    from domain.accounts import service as accounts
+    from tests.factories import actor_of
+
+    fe_id = _row(app_db, "fe").id
+    with session_scope(app_db) as s:
+        root = s.execute(select(AppUser).where(AppUser.username == "root")).scalar_one()
+        accounts.reset_password(s, actor_of(root), user_id=fe_id, new_password="Kaveri-river-2026")
+    at = AppTest.from_file(str(main_script), default_timeout=30).run()
+    _login(at, "fe", "Kaveri-river-2026")
+    assert not at.exception
+    assert at.session_state["actor"].username == "fe"
+    assert _registered_files(at) == {"account"}
+    assert [t.value for t in at.title] == ["My account"]
+    assert any("administrator set your password" in w.value for w in at.warning)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("../pages/my_jobs.py")  # not registered: it cannot run
+
+    at.text_input(key="account_current_password").input("Kaveri-river-2026")
+    at.text_input(key="account_new_password").input("Hampi-ruins-2026")
+    at.text_input(key="account_repeat_password").input("Hampi-ruins-2026")
+    at.button(key="account_change_submit").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Password changed. All your pages are open again."]
+    assert not at.warning
+    assert {"account", "my_jobs", "leads"} <= _registered_files(at)
+    assert _row(app_db, "fe").must_change_password is False
+    assert at.session_state["actor"].username == "fe"  # still logged in
+    at.switch_page("../pages/my_jobs.py").run()
+    assert [t.value for t in at.title] == ["My jobs stub"]
