@@ -54,7 +54,7 @@ from domain.accounts.models import (
 )
 from domain.accounts.passwords import hash_password
 from domain.actor import SYSTEM
-from domain.business_calendar import require_business_calendar
+from domain.business_calendar import backfill_business_days, require_business_calendar
 from domain.leads.models import Lead
 from domain.procurement.models import ChargerKitLine, Material, Vendor
 from domain.slots import rebuild_team_slot_bookings
@@ -312,6 +312,8 @@ def seed_all(
         require_business_calendar(
             s, first=date(year - 1, 1, 1), last=date(year + 1, 12, 31), lead_dates=True
         )
+        # the demo rows are bulk-inserted (no ORM flush): store their business-day ordinals
+        backfill_business_days(s)
         s.flush()
         return table_counts(s)
 

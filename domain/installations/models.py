@@ -55,7 +55,13 @@ class Installation(TimestampMixin, Base):
         Index("ix_installation_completed_at", "completed_at"),
         Index("ix_installation_scheduled_date", "scheduled_date"),
         # covering the KPI SLA scan (domain.kpi): completions in lead order, see sla_sql
-        Index("ix_installation_lead_completed", "lead_id", "completed_at", "install_level"),
+        Index(
+            "ix_installation_lead_completed",
+            "lead_id",
+            "completed_at",
+            "install_level",
+            "completed_business_day",
+        ),
     )
     ref: Mapped[str] = mapped_column(String(20), unique=True)
     survey_id: Mapped[uuid.UUID] = mapped_column(
@@ -76,6 +82,10 @@ class Installation(TimestampMixin, Base):
     demo_completed: Mapped[bool] = mapped_column(Boolean, default=False)
     install_level: Mapped[str | None] = mapped_column(String(20))
     completed_at: Mapped[datetime | None]
+    completed_business_day: Mapped[int | None] = mapped_column(Integer)
+    """Business-day ordinal (a count of business days) of the completion local date in the
+    lead's zone's holiday calendar; NULL while not completed. Derived, kept by
+    ``domain.business_calendar``; SLA business days = this - ``lead.received_business_day``."""
     closed_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     reschedule_reason: Mapped[str | None] = mapped_column(String(300))

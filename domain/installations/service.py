@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import domain.business_calendar  # noqa: F401  (its flush hook keeps the stored ordinals)
 from db.types import utcnow
 from domain import audit
 from domain.actor import Actor

@@ -34,6 +34,7 @@ from domain import audit
 from domain.accounts.models import Oem
 from domain.accounts.zones import load_district_map, match_zone, pincode_info
 from domain.actor import Actor
+from domain.business_calendar import business_day_ordinals, zone_calendar_keys
 from domain.calendar import local_date, local_zone
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.leads.dto import ImportResult, RowError
@@ -334,6 +335,10 @@ def import_leads(
                 by_year[year], next_refs(session, "LEAD", len(by_year[year]), year), strict=True
             ):
                 refs[idx] = ref
+        # bulk insert bypasses the ORM flush hook: store the received business-day ordinals here
+        zone_keys = zone_calendar_keys(session)
+        received = [(zone_keys[zone_id], local_date(lead.received_at)) for lead, zone_id in good]
+        ordinals = business_day_ordinals(session, received)
         stamp = utcnow()
         payload = [
             {
@@ -353,6 +358,7 @@ def import_leads(
                 "vehicle_model": lead.vehicle_model,
                 "requested_charger_type": lead.requested_charger_type,
                 "received_at": lead.received_at,
+                "received_business_day": ordinals[received[idx]],
                 "status": "new",
                 "cancel_reason": None,
                 "source": "import",

@@ -51,7 +51,9 @@ class Lead(TimestampMixin, Base):
         Index("ix_lead_oem_phone", "oem_id", "phone"),
         Index("ix_lead_status", "status"),
         # covering the KPI SLA join (domain.kpi): read in id order without the wide rows
-        Index("ix_lead_sla_cover", "id", "oem_id", "zone_id", "received_at"),
+        Index(
+            "ix_lead_sla_cover", "id", "oem_id", "zone_id", "received_at", "received_business_day"
+        ),
     )
     ref: Mapped[str] = mapped_column(String(20), unique=True)
     oem_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("oem.id", ondelete="RESTRICT"))
@@ -68,6 +70,10 @@ class Lead(TimestampMixin, Base):
     vehicle_model: Mapped[str | None] = mapped_column(String(80))
     requested_charger_type: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime]
+    received_business_day: Mapped[int | None] = mapped_column(Integer)
+    """Business-day ordinal (``business_day.ordinal``, a count of business days) of the received
+    local date in the zone's holiday calendar; derived, kept by ``domain.business_calendar``
+    (NULL only transiently, before the first flush)."""
     status: Mapped[str] = mapped_column(String(30), default="new")
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(10), default="manual")
