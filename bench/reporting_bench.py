@@ -16,8 +16,8 @@ database:
       (calendar coverage check, ``_completions``: one statement, then ``_sla`` without the
       breach list and ``_revenue`` add its rows up), as the KPIs page runs them;
     * ``handwritten``: ONE hand-written SQL statement per dialect over the same tables (the
-      ``business_day`` calendar table for business days, rates in force by a window
-      function);
+      business-day ordinals stored on the rows, rates in force by a window function or a
+      correlated lookup);
     * ``pandas``: the rows loaded into pandas and computed there (vectorised);
     all three must give equal figures. Also timed for information: the full ``dashboard()``.
 (b) weekly reports of every OEM for the last ended week, PDFs included, through
@@ -73,7 +73,10 @@ from db.settings import get_settings  # noqa: E402
 from db.types import UTCDateTime  # noqa: E402
 from domain.accounts.models import INSTALL_LEVELS, Oem, OemRate, Zone  # noqa: E402
 from domain.actor import Actor  # noqa: E402
-from domain.business_calendar import require_business_calendar  # noqa: E402
+from domain.business_calendar import (  # noqa: E402
+    backfill_business_days,
+    require_business_calendar,
+)
 from domain.calendar import (  # noqa: E402
     add_months,
     is_business_day,
@@ -637,8 +640,8 @@ def _bulk_postgres(engine: Engine, big: Rows) -> None:
 
 def build(engine: Engine, small: Rows, big: Rows) -> dict[str, int]:
     """Create the schema, load the rows, fill the ``business_day`` calendar for every lead's
-    year (as the seeder does), ``ANALYZE``; returns row counts per big table and of
-    ``business_day``."""
+    year and store the rows' business-day ordinals (as the seeder does), ``ANALYZE``; returns
+    row counts per big table and of ``business_day``."""
     Base.metadata.create_all(engine)
     _insert_small(engine, small)
     if engine.dialect.name == "postgresql":
@@ -651,6 +654,9 @@ def build(engine: Engine, small: Rows, big: Rows) -> dict[str, int]:
         anchor = local_date(min(r[received] for r in leads))  # widened to every lead below
         with session_scope(engine) as s:
             require_business_calendar(s, first=anchor, last=anchor, lead_dates=True)
+            # the bulk load bypassed the ORM: store the rows' business-day ordinals (the seeder
+            # does the same)
+            backfill_business_days(s)
     with engine.connect() as c:
         c.exec_driver_sql("ANALYZE")
         c.commit()
@@ -749,21 +755,41 @@ CAL_LOOKBACK_DAYS = 400  # leads of the period's completions were received after
 
 HANDWRITTEN = """
 {with_rates}
-SELECT o.code, z.code, cd.month,
+SELECT o.code, z.code, {month},
        count(*),
-       sum(CASE WHEN cd.ordinal - cr.ordinal <= o.sla_install_days THEN 1 ELSE 0 END),
+       sum(CASE WHEN i.completed_business_day - l.received_business_day <= o.sla_install_days
+           THEN 1 ELSE 0 END),
        sum({price}),
        sum(CASE WHEN {price} IS NULL THEN 1 ELSE 0 END)
 FROM installation i
 JOIN lead l ON l.id = {lead_id}
 JOIN zone z ON z.id = l.zone_id
 JOIN oem o ON o.id = l.oem_id
-JOIN business_day cr ON cr.subdiv = COALESCE(z.holiday_subdiv, '') AND cr.day = {rec}
-JOIN business_day cd ON cd.subdiv = COALESCE(z.holiday_subdiv, '') AND cd.day = {done}
+{join_calendar}
 {join_rates}
 WHERE {completed_at} >= :lo AND {completed_at} < :hi
-GROUP BY o.code, z.code, cd.month
+GROUP BY o.code, z.code, {month}
 """
+HANDWRITTEN_SQLITE = """
+WITH done AS MATERIALIZED (
+    SELECT o.code AS oem, z.code AS zone, {month} AS month,
+           CASE WHEN i.completed_business_day - l.received_business_day <= o.sla_install_days
+                THEN 1 ELSE 0 END AS met,
+           {price} AS price
+    FROM installation i
+    JOIN lead l ON l.id = +i.lead_id
+    JOIN zone z ON z.id = l.zone_id
+    JOIN oem o ON o.id = l.oem_id
+    WHERE +i.completed_at >= :lo AND +i.completed_at < :hi
+)
+SELECT oem, zone, month, count(*), sum(met), sum(price),
+       sum(CASE WHEN price IS NULL THEN 1 ELSE 0 END)
+FROM done
+GROUP BY oem, zone, month
+"""
+CALENDAR_JOIN = (
+    """JOIN business_day cd ON cd.subdiv = COALESCE(z.holiday_subdiv, '') AND cd.day = {done}"""
+)
 RATES_CTE = """WITH rates AS (
     SELECT oem_id, install_level, valid_from, price,
            LEAD(valid_from) OVER (PARTITION BY oem_id, install_level ORDER BY valid_from)
@@ -773,44 +799,45 @@ RATES_CTE = """WITH rates AS (
 RATES_JOIN = """LEFT JOIN rates r ON r.oem_id = l.oem_id AND r.install_level = i.install_level
      AND r.valid_from <= cd.day AND (r.valid_to IS NULL OR cd.day < r.valid_to)"""
 RATE_LOOKUP = """(SELECT r.price FROM oem_rate r
-        WHERE r.oem_id = l.oem_id AND r.install_level = i.install_level AND r.valid_from <= cd.day
+        WHERE r.oem_id = l.oem_id AND r.install_level = i.install_level AND r.valid_from <= {done}
         ORDER BY r.valid_from DESC LIMIT 1)"""
 
 
 def handwritten_sql(dialect: str) -> str:
     """The single hand-written statement for ``dialect`` (parameters :lo, :hi): business days
-    from the ``business_day`` calendar table (difference of running ordinals, month column),
-    the rate in force from ``LEAD() OVER`` (PostgreSQL) or a correlated index lookup (SQLite),
-    one row per (OEM, zone, month)."""
+    from the ordinals stored on the rows (``installation.completed_business_day -
+    lead.received_business_day``, as the domain), the month from the completion date's
+    ``business_day`` row (PostgreSQL: a plain column to hash-group by, as the domain) or a
+    ``strftime`` of the local time (SQLite), the rate in force from ``LEAD() OVER``
+    (PostgreSQL) or a correlated index lookup (SQLite, per completion row in a materialised
+    CTE, grouped outside it), one row per (OEM, zone, month)."""
     # IST has no DST: a fixed offset on both databases (the cheaper form on PostgreSQL, as
     # the domain's local_date_sql uses for a constant-offset zone)
     offset = local_zone().utcoffset(datetime(2026, 1, 1))
     assert offset is not None
     minutes = int(offset.total_seconds() // 60)
     if dialect == "postgresql":
+        done = f"CAST(timezone(INTERVAL '{minutes} minutes', i.completed_at) AS date)"
         return HANDWRITTEN.format(
             with_rates=RATES_CTE,
+            month="cd.month",
             price="r.price",
             lead_id="i.lead_id",
-            rec=f"CAST(timezone(INTERVAL '{minutes} minutes', l.received_at) AS date)",
-            done=f"CAST(timezone(INTERVAL '{minutes} minutes', i.completed_at) AS date)",
+            join_calendar=CALENDAR_JOIN.format(done=done),
             join_rates=RATES_JOIN,
             completed_at="i.completed_at",
         )
     if dialect == "sqlite":
         # The same access path as the domain (domain.kpi.queries.period_completions): '+'
         # hides ix_installation_completed_at and the lead_id index from the planner, so it
-        # scans ix_installation_lead_completed in lead order and reads ix_lead_sla_cover; and
-        # the rate by a correlated lookup on oem_rate's unique index (SQLite plans the join to
-        # the window CTE as a scan of every rate per row).
-        return HANDWRITTEN.format(
-            with_rates="",
-            price=RATE_LOOKUP,
-            lead_id="+i.lead_id",
-            rec=f"date(l.received_at, '{minutes:+d} minutes')",
-            done=f"date(i.completed_at, '{minutes:+d} minutes')",
-            join_rates="",
-            completed_at="+i.completed_at",
+        # scans ix_installation_lead_completed in lead order and reads ix_lead_sla_cover; the
+        # rate by a correlated lookup on oem_rate's unique index (SQLite plans the join to
+        # the window CTE as a scan of every rate per row), once per row in a MATERIALIZED CTE
+        # (written twice in one aggregate SQLite would run it twice), as the domain does.
+        done = f"date(i.completed_at, '{minutes:+d} minutes')"
+        return HANDWRITTEN_SQLITE.format(
+            month=f"strftime('%Y-%m-01', i.completed_at, '{minutes:+d} minutes')",
+            price=RATE_LOOKUP.format(done=done),
         )
     raise NotImplementedError(dialect)
 
@@ -819,8 +846,8 @@ def kpi_handwritten(
     session: Session, actor: Actor, first: date, last: date, today: date
 ) -> Figures:
     """ONE hand-written SQL statement (per dialect); Python only sums its per (OEM, zone,
-    month) rows into the dashboard's groupings. It reads the ``business_day`` calendar that
-    ``build`` filled (as the seeder does)."""
+    month) rows into the dashboard's groupings. It reads the stored business-day ordinals and
+    (PostgreSQL) the ``business_day`` calendar that ``build`` filled (as the seeder does)."""
     first, last = dashboards.resolve_period(first, last, today)
     end = add_months(last, 1)
     lo, hi = period_bounds_utc(first, end)
@@ -1181,7 +1208,7 @@ def _notes(result: dict[str, Any]) -> list[str]:
     if a and not a["meets_handwritten_target"]:
         notes.append(
             f"domain/handwritten = {a['ratio_domain_to_handwritten']} > {TARGET_HANDWRITTEN}: "
-            "both run one SLA/revenue statement over the business_day calendar; the domain "
+            "both run one SLA/revenue statement over the stored business-day ordinals; the domain "
             f"groups per (OEM, zone, month, met) ({result.get('domain_sql_rows')} rows) and "
             "adds a calendar coverage check, the OEM list and the zone codes."
         )
@@ -1189,8 +1216,8 @@ def _notes(result: dict[str, Any]) -> list[str]:
         notes.append(
             f"pandas/domain = {a['ratio_pandas_to_domain']} < {TARGET_PANDAS}: the domain "
             f"returns only {result.get('domain_sql_rows')} grouped rows, so its time is the "
-            "statement's own per-installation work (lead lookup, two calendar lookups, rate "
-            "join, grouping), against pandas loading every installation and lead row; the "
+            "statement's own per-installation work (lead lookup, rate lookup, grouping), "
+            "against pandas loading every installation and lead row; the "
             "pandas baseline here is vectorised (merge_asof, numpy lookups), not row by row."
         )
     return notes

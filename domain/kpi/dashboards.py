@@ -6,12 +6,12 @@
 grouped rows reach Python:
 
 * the installation SLA and the revenue come from ONE statement (``_completions``): the period's
-  completions joined to the ``business_day`` calendar table (``domain.business_calendar``:
-  business days = difference of running ordinals of the zone state's calendar on the received
-  and completion local dates) and to the rate in force on the completion date, grouped per
-  (OEM, zone, local month, SLA met); Python only adds those rows up into the SLA by OEM, zone
-  and month and the revenue by OEM and month. The breach list is a second statement that keeps
-  breaches only (latest first, ``LIMIT``);
+  completions with their business days (``domain.business_calendar``: difference of the
+  running ordinals of the zone state's calendar on the received and completion local dates,
+  stored on the lead and installation rows) and the rate in force on the completion date,
+  grouped per (OEM, zone, local month, SLA met); Python only adds those rows up into the SLA
+  by OEM, zone and month and the revenue by OEM and month. The breach list is a second
+  statement that keeps breaches only (latest first, ``LIMIT``);
 * team utilisation needs working days (Monday-Saturday minus holidays minus unavailability):
   booked slots are counted per team and week in SQL, available slots are calendar arithmetic.
 
@@ -253,13 +253,14 @@ class _Completions:
 def _completions(ctx: _Ctx) -> _Completions:
     """ONE statement for the SLA and revenue sections: completions of the period
     (``period_completions``: on SQLite read in lead order through covering indexes) joined to
-    their lead, zone, OEM and the two ``business_day`` rows (received and completion local
-    dates; business days = difference of the running ordinals), priced by the rate in force
+    their lead, zone and OEM (business days = difference of the ordinals stored on the lead
+    and the installation; PostgreSQL also joins the completion date's ``business_day`` row
+    for its ``month``), priced by the rate in force
     on the completion date (``oem_rate`` row with the greatest ``valid_from`` <= it: a hash
     join on ``[valid_from, next valid_from)`` on PostgreSQL, an index lookup on SQLite),
     grouped per (OEM code, zone code, local month) with the SLA met summed (half the rows of
-    a (..., met) grouping; the calendar's ``month`` column, so PostgreSQL estimates the groups
-    and hashes them)."""
+    a (..., met) grouping; on PostgreSQL the calendar's ``month`` column, so it estimates the
+    groups and hashes them)."""
     sla = ctx.sla
     met = sla.met(Oem.sla_install_days)
     if ctx.dialect == "sqlite":
@@ -288,35 +289,40 @@ def _completions(ctx: _Ctx) -> _Completions:
             .label("valid_to"),
         ).subquery("rate_period")
         price = rates.c.price
-    stmt = sla.join(
-        period_completions(
-            select(
-                Oem.code,
-                Zone.code,
-                sla.month,
-                func.count(),
-                func.sum(met),
-                func.sum(price),
-                func.sum(case((price.is_(None), 1), else_=0)),
-            ).select_from(Installation),
-            ctx.dialect,
-            ctx.lo,
-            ctx.hi,
+    if rates is None:
+        stmt = _completions_sqlite(ctx, met, price)
+    else:
+        stmt = (
+            sla.join(
+                period_completions(
+                    select(
+                        Oem.code,
+                        Zone.code,
+                        sla.month,
+                        func.count(),
+                        func.sum(met),
+                        func.sum(price),
+                        func.sum(case((price.is_(None), 1), else_=0)),
+                    ).select_from(Installation),
+                    ctx.dialect,
+                    ctx.lo,
+                    ctx.hi,
+                )
+                .join(Zone, Zone.id == Lead.zone_id)
+                .join(Oem, Oem.id == Lead.oem_id)
+            )
+            .outerjoin(
+                rates,
+                and_(
+                    rates.c.oem_id == Lead.oem_id,
+                    rates.c.install_level == Installation.install_level,
+                    rates.c.valid_from <= sla.completed_day,
+                    or_(rates.c.valid_to.is_(None), sla.completed_day < rates.c.valid_to),
+                ),
+            )
+            .where(*ctx.filters)
+            .group_by(Oem.code, Zone.code, sla.month)
         )
-        .join(Zone, Zone.id == Lead.zone_id)
-        .join(Oem, Oem.id == Lead.oem_id)
-    )
-    if rates is not None:
-        stmt = stmt.outerjoin(
-            rates,
-            and_(
-                rates.c.oem_id == Lead.oem_id,
-                rates.c.install_level == Installation.install_level,
-                rates.c.valid_from <= sla.completed_day,
-                or_(rates.c.valid_to.is_(None), sla.completed_day < rates.c.valid_to),
-            ),
-        )
-    stmt = stmt.where(*ctx.filters).group_by(Oem.code, Zone.code, sla.month)
     rows = [
         (r[0], r[1], _as_date(r[2]), int(r[3]), int(r[4]), r[5] or _ZERO, int(r[6]))
         for r in ctx.session.execute(stmt)
@@ -327,6 +333,45 @@ def _completions(ctx: _Ctx) -> _Completions:
         for zid, code in ctx.session.execute(select(Zone.id, Zone.code).where(Zone.code.in_(codes)))
     }
     return _Completions(rows=rows, zone_ids=zone_ids)
+
+
+def _completions_sqlite(ctx: _Ctx, met: ColumnElement[int], price: Any) -> Any:
+    """The SQLite form of ``_completions``' statement: one row per completion (OEM code, zone
+    code, local month, SLA met, price) in a ``MATERIALIZED`` CTE, grouped outside it. SQLite
+    evaluates a correlated subquery at each place it is written, so ``sum(price)`` and the
+    unpriced count in one aggregate would look the rate up twice per row; materialised, it
+    is looked up once (measured at 100,000 leads: 367 -> 254 ms CPU for the statement)."""
+    sla = ctx.sla
+    done = (
+        sla.join(
+            period_completions(
+                select(
+                    Oem.code.label("oem"),
+                    Zone.code.label("zone"),
+                    sla.month.label("month"),
+                    met.label("met"),
+                    price.label("price"),
+                ).select_from(Installation),
+                ctx.dialect,
+                ctx.lo,
+                ctx.hi,
+            )
+            .join(Zone, Zone.id == Lead.zone_id)
+            .join(Oem, Oem.id == Lead.oem_id)
+        )
+        .where(*ctx.filters)
+        .cte("done")
+        .prefix_with("MATERIALIZED")
+    )
+    return select(
+        done.c.oem,
+        done.c.zone,
+        done.c.month,
+        func.count(),
+        func.sum(done.c.met),
+        func.sum(done.c.price),
+        func.sum(case((done.c.price.is_(None), 1), else_=0)),
+    ).group_by(done.c.oem, done.c.zone, done.c.month)
 
 
 _ZERO = Decimal("0")

@@ -8,10 +8,10 @@ are converted once to UTC with ``domain.calendar.period_bounds_utc`` and the col
 filtered with half-open ranges, so the indexes are used and no row is converted in a WHERE.
 
 The SLA rule (business days: Monday-Saturday minus the zone state's holidays) is counted in
-SQL with the ``business_day`` calendar table (``domain.business_calendar``): ``sla_sql``
-joins it on the lead's received and the installation's completion local dates, and the
-difference of their running ordinals is compared with the OEM's target, so completions come
-back already counted per (OEM, met).
+SQL from the ``business_day`` calendar's running ordinals (``domain.business_calendar``), stored
+on the rows (``lead.received_business_day``, ``installation.completed_business_day``):
+``sla_sql`` compares their difference with the OEM's target, so completions come back already
+counted per (OEM, met).
 Revenue is priced in SQL: completions grouped per (OEM, install level, completion local date),
 each group priced by a correlated subquery for the rate in force on that date, then summed per
 (OEM, local month).
@@ -234,18 +234,26 @@ _ZERO = literal_column("0")
 @dataclass(frozen=True)
 class SlaSql:
     """SQL pieces of the installation SLA (DESIGN.md "Definitions") for a SELECT over
-    ``installation JOIN lead JOIN zone`` (``join`` adds the two calendar lookups).
+    ``installation JOIN lead JOIN zone`` (``join`` adds what the dialect needs).
+
+    Business days come from the ordinals stored on the rows (``lead.received_business_day``,
+    ``installation.completed_business_day``: ``business_day.ordinal`` of the received and the
+    completion local dates in the zone state's calendar, kept by ``domain.business_calendar``),
+    so no calendar lookup per row for them. PostgreSQL still joins the completion date's
+    calendar row for ``month`` (a plain column: the planner estimates the groups and hashes
+    them; grouping by an expression it expected one group per row and sorted, spilling); SQLite
+    (no hash aggregate: it sorts either way) joins nothing and computes the local dates.
 
     Attributes:
         received / completed: local dates the lead was received / the installation completed.
         business_days: business days after ``received`` up to and including ``completed`` in
-            the zone state's calendar: ``ordinal(completed) - ordinal(received)`` in
-            ``business_day`` (<= 0 when ``completed <= received``, where the rule says 0; so
-            compare it with a target, or clamp it, never show a negative value).
+            the zone state's calendar: ``completed_business_day - received_business_day``
+            (<= 0 when ``completed <= received``, where the rule says 0; so compare it with a
+            target, or clamp it, never show a negative value).
         calendar_days: ``completed - received`` in days.
-        received_day / completed_day: ``received`` / ``completed`` as read from their calendar
-            rows (no recomputation).
-        month: first day of the completion's local month (a calendar column).
+        received_day / completed_day: ``received`` / ``completed`` (PostgreSQL reads the
+            latter from its calendar row: no recomputation).
+        month: first day of the completion's local month.
         first / last: the span of local dates the expressions are valid for (calendar
             covered; SQLite's fixed-offset local dates checked).
     """
@@ -259,16 +267,15 @@ class SlaSql:
     month: ColumnElement[date]
     first: date
     last: date
-    _on_received: ColumnElement[bool]
-    _on_completed: ColumnElement[bool]
-    _cal_received: Any
+    _on_completed: ColumnElement[bool] | None
     _cal_completed: Any
 
     def join(self, stmt: Select[Any]) -> Select[Any]:
-        """``stmt`` (already joining ``Lead`` and ``Zone``) joined to the two calendar rows."""
-        return stmt.join(self._cal_received, self._on_received).join(
-            self._cal_completed, self._on_completed
-        )
+        """``stmt`` (already joining ``Lead`` and ``Zone``) joined to the completion date's
+        calendar row (PostgreSQL; unchanged on SQLite)."""
+        if self._cal_completed is None:
+            return stmt
+        return stmt.join(self._cal_completed, self._on_completed)
 
     def met(self, target: ColumnElement[int]) -> ColumnElement[int]:
         """1 when the SLA of ``target`` business days (a column, e.g.
@@ -295,22 +302,35 @@ def sla_sql(session: Session, *, first: date, end: date) -> SlaSql:
     )
     received = local_date_sql(Lead.received_at, dialect, span_first, span_last)
     completed = local_date_sql(Installation.completed_at, dialect, span_first, span_last)
-    cal_received = aliased(BusinessDay, name="cal_received")
+    business_days = Installation.completed_business_day - Lead.received_business_day
+    if dialect == "sqlite":
+        return SlaSql(
+            received=received,
+            completed=completed,
+            business_days=business_days,
+            calendar_days=day_diff_sql(completed, received, dialect),
+            received_day=received,
+            completed_day=completed,
+            month=local_month_sql(Installation.completed_at, dialect, span_first, span_last),
+            first=span_first,
+            last=span_last,
+            _on_completed=None,
+            _cal_completed=None,
+        )
     cal_completed = aliased(BusinessDay, name="cal_completed")
-    subdiv = zone_subdiv_sql()
     return SlaSql(
         received=received,
         completed=completed,
-        business_days=cal_completed.ordinal - cal_received.ordinal,
-        calendar_days=day_diff_sql(cal_completed.day, cal_received.day, dialect),
-        received_day=cal_received.day,
+        business_days=business_days,
+        calendar_days=day_diff_sql(cal_completed.day, received, dialect),
+        received_day=received,
         completed_day=cal_completed.day,
         month=cal_completed.month,
         first=span_first,
         last=span_last,
-        _on_received=and_(cal_received.subdiv == subdiv, cal_received.day == received),
-        _on_completed=and_(cal_completed.subdiv == subdiv, cal_completed.day == completed),
-        _cal_received=cal_received,
+        _on_completed=and_(
+            cal_completed.subdiv == zone_subdiv_sql(), cal_completed.day == completed
+        ),
         _cal_completed=cal_completed,
     )
 

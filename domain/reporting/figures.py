@@ -14,7 +14,8 @@ timestamp falling in that range, on the indexed columns:
 * SLA and average days: counted per zone in SQL, business days from the ``business_day``
   calendar table (``domain.business_calendar``; the difference of the running business-day
   ordinals of the zone state's calendar on the lead's received and the completion local
-  dates, joined by ``domain.kpi.queries.sla_sql``), as the KPI dashboards do. The breaches
+  dates, stored on the lead and installation rows: ``domain.kpi.queries.sla_sql``), as the
+  KPI dashboards do. The breaches
   list is one more statement that keeps only the installations over the target.
 
 Seeds: 000 (WeeklyReport/MonthlyReport fields), DESIGN.md "Definitions".
@@ -185,7 +186,7 @@ def period_figures(
     unpriced = sum(int(r[2] or 0) for r in revenue_rows)
 
     # SLA and average days per zone in SQL: business days from the ``business_day`` calendar
-    # (difference of running ordinals, ``domain.kpi.queries.sla_sql``).
+    # (difference of the running ordinals stored on the rows, ``domain.kpi.queries.sla_sql``).
     met = sla.met(Oem.sla_install_days)
 
     def completions(*columns: Any) -> Any:
