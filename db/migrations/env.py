@@ -40,15 +40,31 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=True,
-        compare_type=True,
-        compare_server_default=False,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    # SQLite batch mode rebuilds a table (copy, DROP the old one, rename); with foreign keys
+    # enforced, SQLite refuses that DROP while other rows reference the table, so a downgrade
+    # of a database holding data failed. As Alembic's batch docs advise, enforcement is off
+    # for the run (the PRAGMA is ignored inside a transaction, hence before it) and
+    # ``PRAGMA foreign_key_check`` must find nothing before the migration commits.
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+            compare_server_default=False,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
