@@ -403,8 +403,10 @@ def test_rebuild_after_demo_seed_matches_the_source_tables(engine: Engine) -> No
 
 
 def test_migration_0003_backfills_the_jobs_holding_a_slot(empty_db_url: str) -> None:  # noqa: F811
-    """Upgrade to 0002, add jobs of every kind (some not holding a slot, one cross-kind clash),
-    upgrade to head: one booking per holding job, the clash keeps the installation."""
+    """Jobs of every kind (some not holding a slot, one cross-kind clash) written directly,
+    the schema taken down to 0002 (no bookings table) with them in it, then up to head: 0003
+    gives one booking per holding job, the clash keeps the installation. (The rows are
+    written at head: today's models do not fit an older schema.)"""
     from sqlalchemy import insert
 
     from db.engine import make_engine
@@ -413,7 +415,7 @@ def test_migration_0003_backfills_the_jobs_holding_a_slot(empty_db_url: str) -> 
     from domain.service.models import ServiceVisit
     from domain.surveys.models import Survey
 
-    upgrade(empty_db_url, "0002")
+    upgrade(empty_db_url)
     eng = make_engine(empty_db_url)
     try:
         with session_scope(eng) as s:
@@ -503,6 +505,8 @@ def test_migration_0003_backfills_the_jobs_holding_a_slot(empty_db_url: str) -> 
                 (t2.id, DAY, "15-18", "survey", surveys[2].id),
                 (t1.id, DAY + timedelta(days=1), SLOT, "service_visit", visits[0].id),
             }
+        eng.dispose()
+        downgrade(empty_db_url, "0002")
         upgrade(empty_db_url)
         with session_scope(eng, readonly=True) as s:
             assert set(_rows_with_job(s)) == expected
