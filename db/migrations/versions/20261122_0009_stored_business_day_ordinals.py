@@ -51,15 +51,6 @@ def upgrade() -> None:
         session.close()
 
 
-def _drop_column(table: str, column: str) -> None:
-    """SQLite (>= 3.35): a native ``ALTER TABLE ... DROP COLUMN``; batch mode would copy the
-    table and ``DROP`` the old one, which ``foreign_keys=ON`` refuses while rows reference it."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-    else:
-        op.drop_column(table, column)
-
-
 def downgrade() -> None:
     with op.batch_alter_table("installation", schema=None) as batch_op:
         batch_op.drop_index("ix_installation_lead_completed")
@@ -68,10 +59,10 @@ def downgrade() -> None:
             ["lead_id", "completed_at", "install_level"],
             unique=False,
         )
-    _drop_column("installation", "completed_business_day")
+        batch_op.drop_column("completed_business_day")
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.drop_index("ix_lead_sla_cover")
         batch_op.create_index(
             "ix_lead_sla_cover", ["id", "oem_id", "zone_id", "received_at"], unique=False
         )
-    _drop_column("lead", "received_business_day")
+        batch_op.drop_column("received_business_day")
